@@ -1,0 +1,505 @@
+//! The evaluator: imports first (each in its own scope, then layered), then
+//! the environment's own expressions, lazily and memoized, in sorted key
+//! order so that cycle reports are deterministic.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use super::ast::{Document, ExprId, ExprKind};
+use super::diag::{Diagnostic, Severity};
+use super::interp::{Access, Accessor, Step};
+use super::syntax::Pos;
+use super::val::{merge, VKind, Val};
+use super::{ast, syntax, LoadError, Loader, Options};
+
+/// Per environment: what it evaluated, or why it could not be used.
+enum Slot {
+    InProgress,
+    Done(Option<Rc<Val>>),
+    Failed(LoadError),
+}
+
+/// State for one evaluation of a root environment and its imports.
+pub(super) struct Evaluator<'a> {
+    pub loader: &'a dyn Loader,
+    pub options: &'a Options<'a>,
+    pub root_name: String,
+    envs: HashMap<String, Slot>,
+    pub diags: Vec<Diagnostic>,
+    pub runtime: Option<tokio::runtime::Runtime>,
+    pub expires_at: Option<i64>,
+}
+
+enum Memo {
+    Todo,
+    Busy,
+    Done(Val),
+}
+
+/// One environment being evaluated.
+pub(super) struct Env<'d> {
+    pub name: String,
+    pub doc: &'d Document,
+    base: Option<Rc<Val>>,
+    imports: Val,
+    memo: Vec<Memo>,
+    context: Val,
+}
+
+/// Where a reference currently points while its accessors are applied: an
+/// expression not evaluated yet (with the value it layers over), or a value.
+enum Cursor {
+    Expr(ExprId, Option<Val>),
+    Val(Val),
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(root_name: &str, loader: &'a dyn Loader, options: &'a Options<'a>) -> Self {
+        Evaluator {
+            loader,
+            options,
+            root_name: root_name.to_string(),
+            envs: HashMap::new(),
+            diags: Vec::new(),
+            runtime: None,
+            expires_at: None,
+        }
+    }
+
+    pub fn error(&mut self, file: &str, pos: Pos, path: &str, summary: impl Into<String>) {
+        self.diag(Severity::Error, file, pos, path, summary.into());
+    }
+
+    fn diag(&mut self, severity: Severity, file: &str, pos: Pos, path: &str, summary: String) {
+        self.diags.push(Diagnostic {
+            severity,
+            summary,
+            file: Some(file.to_string()),
+            line: pos.line,
+            column: pos.column,
+            path: path.to_string(),
+            missing_environment: None,
+        });
+    }
+
+    /// Parses `source` and reports its load diagnostics under `name`.
+    /// `None` when the YAML itself is broken.
+    pub fn parse(&mut self, name: &str, source: &[u8]) -> Option<Document> {
+        match syntax::parse(source) {
+            Ok(Some(node)) => Some(ast::parse_document(node)),
+            Ok(None) => Some(Document {
+                imports: Vec::new(),
+                values: None,
+                exprs: Vec::new(),
+                diags: Vec::new(),
+            }),
+            Err(e) => {
+                self.error(name, e.pos, "", e.message);
+                None
+            }
+        }
+    }
+
+    pub fn report_load_diags(&mut self, name: &str, doc: &Document) {
+        for d in &doc.diags {
+            self.diag(d.severity, name, d.pos, &d.path, d.summary.clone());
+        }
+    }
+
+    /// Evaluates the root environment: `None` for an empty document.
+    pub fn eval_root(&mut self, doc: &Document) -> Option<Val> {
+        let name = self.root_name.clone();
+        self.envs.insert(name.clone(), Slot::InProgress);
+        let value = self.eval_env(&name, doc);
+        self.envs.insert(name, Slot::Done(value.clone().map(Rc::new)));
+        value
+    }
+
+    fn eval_env(&mut self, name: &str, doc: &Document) -> Option<Val> {
+        if doc.values.is_none() && doc.imports.is_empty() {
+            return None;
+        }
+        let mut base: Option<Val> = None;
+        let mut imports = BTreeMap::new();
+        for import in &doc.imports {
+            let Some(value) = self.load_env(&import.name, name, import.pos, &import.path) else {
+                continue;
+            };
+            imports.insert(import.name.clone(), (*value).clone());
+            if !import.merge {
+                continue;
+            }
+            base = Some(match base {
+                None => (*value).clone(),
+                Some(b) => {
+                    let mut final_hit = false;
+                    let merged = merge((*value).clone(), &b, &mut || final_hit = true);
+                    if final_hit {
+                        self.warn_final(name, import.pos, &import.path);
+                    }
+                    merged
+                }
+            });
+        }
+        let mut env = Env {
+            name: name.to_string(),
+            doc,
+            base: base.map(Rc::new),
+            imports: Val::new(VKind::Object(imports)),
+            memo: doc.exprs.iter().map(|_| Memo::Todo).collect(),
+            context: self.context_for(name),
+        };
+        Some(match doc.values {
+            Some(root) => {
+                let base = env.base.clone();
+                self.eval(&mut env, root, base.as_deref())
+            }
+            None => env
+                .base
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(|| Val::new(VKind::Object(BTreeMap::new()))),
+        })
+    }
+
+    fn context_for(&self, name: &str) -> Val {
+        let mut ctx = match Val::from_value(&self.options.context) {
+            Val {
+                kind: VKind::Object(map),
+                ..
+            } => map,
+            _ => BTreeMap::new(),
+        };
+        let root = if self.root_name == "<yaml>" { name } else { &self.root_name };
+        let named = |n: &str| {
+            Val::new(VKind::Object(BTreeMap::from([(
+                "name".to_string(),
+                Val::string(n.to_string()),
+            )])))
+        };
+        ctx.insert("currentEnvironment".into(), named(name));
+        ctx.insert("rootEnvironment".into(), named(root));
+        Val::new(VKind::Object(ctx))
+    }
+
+    /// Loads and evaluates an imported or referenced environment once per
+    /// evaluation; errors are reported at the site that asked for it.
+    fn load_env(&mut self, name: &str, file: &str, pos: Pos, path: &str) -> Option<Rc<Val>> {
+        match self.envs.get(name) {
+            Some(Slot::InProgress) => {
+                self.error(file, pos, path, format!("cyclic import of {name}"));
+                return None;
+            }
+            Some(Slot::Done(v)) => return v.clone(),
+            Some(Slot::Failed(e)) => {
+                let e = e.clone();
+                self.load_failed(name, file, pos, path, &e);
+                return None;
+            }
+            None => {}
+        }
+        let source = match self.loader.load(name) {
+            Ok(source) => source,
+            Err(e) => {
+                self.load_failed(name, file, pos, path, &e);
+                self.envs.insert(name.to_string(), Slot::Failed(e));
+                return None;
+            }
+        };
+        self.envs.insert(name.to_string(), Slot::InProgress);
+        let value = match self.parse(name, &source) {
+            Some(doc) => {
+                self.report_load_diags(name, &doc);
+                if doc.diags.iter().any(|d| d.severity == Severity::Error) {
+                    None
+                } else {
+                    self.eval_env(name, &doc)
+                        .or_else(|| Some(Val::new(VKind::Object(BTreeMap::new()))))
+                }
+            }
+            None => None,
+        };
+        let value = value.map(Rc::new);
+        self.envs.insert(name.to_string(), Slot::Done(value.clone()));
+        value
+    }
+
+    fn load_failed(&mut self, name: &str, file: &str, pos: Pos, path: &str, e: &LoadError) {
+        self.error(file, pos, path, e.to_string());
+        if let (LoadError::NotFound { .. }, Some(d)) = (e, self.diags.last_mut()) {
+            d.missing_environment = Some(name.to_string());
+        }
+    }
+
+    fn warn_final(&mut self, file: &str, pos: Pos, path: &str) {
+        self.diag(Severity::Warning, file, pos, path, "cannot override final value".into());
+    }
+
+    /// Evaluates expression `id`, layered over `base` (the value the same
+    /// path has in the imports).
+    pub fn eval(&mut self, env: &mut Env, id: ExprId, base: Option<&Val>) -> Val {
+        match &env.memo[id] {
+            Memo::Done(v) => return v.clone(),
+            Memo::Busy => {
+                let expr = &env.doc.exprs[id];
+                let property = expr.path.strip_prefix("values").unwrap_or(&expr.path);
+                let property = property.strip_prefix('.').unwrap_or(property);
+                let (pos, path, summary) = (expr.pos, expr.path.clone(), format!("cyclic reference to {property}"));
+                self.error(&env.name, pos, &path, summary);
+                return Val::unknown();
+            }
+            Memo::Todo => {}
+        }
+        env.memo[id] = Memo::Busy;
+        let expr = &env.doc.exprs[id];
+        let value = if let Some(b) = base.filter(|b| b.fin) {
+            let (pos, path) = (expr.pos, expr.path.clone());
+            self.warn_final(&env.name, pos, &path);
+            b.clone()
+        } else if let ExprKind::Object(props) = &expr.kind {
+            self.eval_object(env, props, base)
+        } else {
+            let v = self.eval_inner(env, id);
+            match base {
+                None => v,
+                Some(b) => {
+                    let mut final_hit = false;
+                    let merged = merge(v, b, &mut || final_hit = true);
+                    if final_hit {
+                        let expr = &env.doc.exprs[id];
+                        let (pos, path) = (expr.pos, expr.path.clone());
+                        self.warn_final(&env.name, pos, &path);
+                    }
+                    merged
+                }
+            }
+        };
+        env.memo[id] = Memo::Done(value.clone());
+        value
+    }
+
+    /// Own keys in sorted order, each over its counterpart in `base`, then
+    /// the keys only `base` has, marked inherited.
+    fn eval_object(&mut self, env: &mut Env, props: &[(String, ExprId)], base: Option<&Val>) -> Val {
+        let mut props: Vec<&(String, ExprId)> = props.iter().collect();
+        props.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut map = BTreeMap::new();
+        for (key, child) in props {
+            let child_base = base.and_then(|b| b.get(key));
+            let v = self.eval(env, *child, child_base);
+            map.insert(key.clone(), v);
+        }
+        if let Some(base_map) = base.and_then(Val::object) {
+            for (k, b) in base_map {
+                map.entry(k.clone()).or_insert_with(|| Val {
+                    inherited: true,
+                    ..b.clone()
+                });
+            }
+        }
+        Val::new(VKind::Object(map))
+    }
+
+    fn eval_inner(&mut self, env: &mut Env, id: ExprId) -> Val {
+        let doc = env.doc;
+        match &doc.exprs[id].kind {
+            ExprKind::Null => Val::new(VKind::Null),
+            ExprKind::Bool(b) => Val::new(VKind::Bool(*b)),
+            ExprKind::Number(n) => Val::new(VKind::Number(*n)),
+            ExprKind::String(s) => Val::string(s.clone()),
+            ExprKind::Array(items) => {
+                let items = items.iter().map(|item| self.eval(env, *item, None)).collect();
+                Val::new(VKind::Array(items))
+            }
+            ExprKind::Object(props) => self.eval_object(env, props, None),
+            ExprKind::Symbol(access, start) => {
+                let mut v = self.resolve(env, id, access, start.0);
+                v.fin = false;
+                v.inherited = false;
+                v
+            }
+            ExprKind::Interpolate(parts, start) => {
+                let mut out = String::new();
+                let (mut secret, mut unknown) = (false, false);
+                for part in parts {
+                    out.push_str(&part.text);
+                    if let Some(access) = &part.access {
+                        let v = self.resolve(env, id, access, start.0);
+                        secret |= v.contains_secret();
+                        unknown |= v.contains_unknown();
+                        out.push_str(&v.to_value(true).to_text());
+                    }
+                }
+                let v = if unknown { Val::unknown() } else { Val::string(out) };
+                v.with_secret(secret)
+            }
+            ExprKind::Builtin(b) => self.eval_builtin(env, id, b),
+            ExprKind::Invalid => Val::unknown(),
+        }
+    }
+
+    fn resolve(&mut self, env: &mut Env, id: ExprId, access: &Access, start: Pos) -> Val {
+        let at = |step: &Step| Pos {
+            line: start.line,
+            column: start.column + step.offset,
+        };
+        let Some((first, rest)) = access.steps.split_first() else {
+            return Val::unknown();
+        };
+        let (mut cursor, rest) = match &first.accessor {
+            Accessor::Key(k) if k == "context" => (Cursor::Val(env.context.clone()), rest),
+            Accessor::Key(k) if k == "imports" => (Cursor::Val(env.imports.clone()), rest),
+            Accessor::Key(k) if k == "environments" => {
+                let (Some(project), Some(name)) = (rest.first(), rest.get(1)) else {
+                    return Val::unknown();
+                };
+                let (Accessor::Key(project), Accessor::Key(name)) = (&project.accessor, &name.accessor) else {
+                    return Val::unknown();
+                };
+                let target = format!("{project}/{name}");
+                let path = env.doc.exprs[id].path.clone();
+                let file = env.name.clone();
+                match self.load_env(&target, &file, at(first), &path) {
+                    Some(v) => (Cursor::Val((*v).clone()), &rest[2..]),
+                    None => return Val::unknown(),
+                }
+            }
+            _ => match env.doc.values {
+                Some(root) => {
+                    let base = env.base.as_deref().cloned();
+                    (Cursor::Expr(root, base), access.steps.as_slice())
+                }
+                None => {
+                    let base = env.base.as_deref().cloned();
+                    (Cursor::Val(base.unwrap_or_else(|| Val::new(VKind::Object(BTreeMap::new())))), access.steps.as_slice())
+                }
+            },
+        };
+        for step in rest {
+            cursor = match self.step(env, id, cursor, step, at(step)) {
+                Some(c) => c,
+                None => return Val::unknown(),
+            };
+        }
+        match cursor {
+            Cursor::Expr(target, base) => self.eval(env, target, base.as_ref()),
+            Cursor::Val(v) => v,
+        }
+    }
+
+    /// Applies one accessor; `None` (after reporting) when it fails.
+    fn step(&mut self, env: &mut Env, id: ExprId, cursor: Cursor, step: &Step, pos: Pos) -> Option<Cursor> {
+        let value = match cursor {
+            Cursor::Expr(target, base) if !base.as_ref().is_some_and(|b| b.fin) => {
+                match (&env.doc.exprs[target].kind, &step.accessor) {
+                    (ExprKind::Object(props), Accessor::Key(k)) => {
+                        if let Some((_, child)) = props.iter().find(|(name, _)| name == k) {
+                            return Some(Cursor::Expr(*child, base.and_then(|b| b.get(k).cloned())));
+                        }
+                        if let Some(v) = base.as_ref().and_then(|b| b.get(k)) {
+                            return Some(Cursor::Val(v.clone()));
+                        }
+                        let mut keys: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
+                        if let Some(m) = base.as_ref().and_then(Val::object) {
+                            keys.extend(m.keys().map(String::as_str));
+                        }
+                        let summary = unknown_property(k, &keys);
+                        self.access_error(env, id, pos, summary);
+                        return None;
+                    }
+                    (ExprKind::Array(items), Accessor::Index(i)) => {
+                        let i = self.index(env, id, pos, *i, items.len())?;
+                        return Some(Cursor::Expr(items[i], None));
+                    }
+                    (ExprKind::Object(_), Accessor::Index(_)) | (ExprKind::Array(_), Accessor::Key(_)) => {
+                        self.wrong_accessor(env, id, pos, &step.accessor);
+                        return None;
+                    }
+                    _ => self.eval(env, target, base.as_ref()),
+                }
+            }
+            Cursor::Expr(target, base) => self.eval(env, target, base.as_ref()),
+            Cursor::Val(v) => v,
+        };
+        if value.unknown {
+            return None;
+        }
+        match (&value.kind, &step.accessor) {
+            (VKind::Object(map), Accessor::Key(k)) => match map.get(k) {
+                Some(v) => Some(Cursor::Val(v.clone())),
+                None => {
+                    let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+                    let summary = unknown_property(k, &keys);
+                    self.access_error(env, id, pos, summary);
+                    None
+                }
+            },
+            (VKind::Array(items), Accessor::Index(i)) => {
+                let i = self.index(env, id, pos, *i, items.len())?;
+                Some(Cursor::Val(items[i].clone()))
+            }
+            (VKind::Object(_), _) | (VKind::Array(_), _) => {
+                self.wrong_accessor(env, id, pos, &step.accessor);
+                None
+            }
+            _ => {
+                self.access_error(env, id, pos, "receiver must be an array or an object".into());
+                None
+            }
+        }
+    }
+
+    fn index(&mut self, env: &Env, id: ExprId, pos: Pos, i: i64, len: usize) -> Option<usize> {
+        if i < 0 {
+            self.access_error(env, id, pos, "array indices must not be negative".into());
+            return None;
+        }
+        if i as usize >= len {
+            let summary = format!("array index {i} out-of-bounds for array of length {len}");
+            self.access_error(env, id, pos, summary);
+            return None;
+        }
+        Some(i as usize)
+    }
+
+    fn wrong_accessor(&mut self, env: &Env, id: ExprId, pos: Pos, accessor: &Accessor) {
+        let summary = match accessor {
+            Accessor::Index(_) => "cannot access an object property using an integer index",
+            Accessor::Key(_) => "cannot access an array element using a property name",
+        };
+        self.access_error(env, id, pos, summary.into());
+    }
+
+    fn access_error(&mut self, env: &Env, id: ExprId, pos: Pos, summary: String) {
+        let path = env.doc.exprs[id].path.clone();
+        self.error(&env.name, pos, &path, summary);
+    }
+}
+
+fn unknown_property(name: &str, keys: &[&str]) -> String {
+    let best = keys
+        .iter()
+        .map(|k| (edit_distance(name, k), *k))
+        .filter(|(d, _)| *d > 0 && (*d <= 1 || (*d <= 2 && name.chars().count() >= 5)))
+        .min();
+    match best {
+        Some((_, k)) => format!("unknown property \"{name}\"; did you mean \"{k}\"?"),
+        None => format!("unknown property \"{name}\""),
+    }
+}
+
+/// Levenshtein distance over characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

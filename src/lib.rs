@@ -1,0 +1,17 @@
+//! escsh: Pulumi ESC environments in the shell.
+//!
+//! Data flows one way: a reference names a definition in a [`store`], the
+//! [`lang`] evaluator turns it into a [`lang::Value`] (calling [`providers`]
+//! only when it meets `fn::open`), [`projection`] picks the variables and
+//! files, and the consumers (`open`, `run`, the shell hook) render them.
+
+pub mod cli;
+pub mod commands;
+pub mod lang;
+pub mod paths;
+pub mod projection;
+pub mod providers;
+pub mod reference;
+pub mod run;
+pub mod shell;
+pub mod store;
