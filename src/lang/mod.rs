@@ -90,3 +90,6 @@ pub fn evaluate(name: &str, source: &[u8], loader: &dyn Loader, options: &Option
         expires_at: evaluator.expires_at,
     }
 }
+
+#[cfg(test)]
+mod tests;

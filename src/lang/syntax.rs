@@ -119,10 +119,7 @@ fn build(text: &str) -> Result<Option<Node>, SyntaxError> {
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Node> = None;
     loop {
-        let (event, mark) = parser.next_token().map_err(|e| SyntaxError {
-            message: format!("yaml: line {}: {}", e.marker().line(), e.info()),
-            pos: pos(e.marker()),
-        })?;
+        let (event, mark) = parser.next_token().map_err(|e| syntax_error(&e, &stack))?;
         let at = pos(&mark);
         let node = match event {
             Event::StreamEnd | Event::DocumentEnd => break,
@@ -179,6 +176,29 @@ fn build(text: &str) -> Result<Option<Node>, SyntaxError> {
         }
     }
     Ok(root)
+}
+
+/// Words a YAML error the way libyaml does ("did not find expected ...")
+/// and, for an unclosed collection, says where it was opened.
+fn syntax_error(e: &yaml_rust2::ScanError, stack: &[Open]) -> SyntaxError {
+    let info = e.info();
+    let problem = match info.split_once(", expected ") {
+        Some((_, expected)) => format!("did not find expected {expected}"),
+        None => info.to_string(),
+    };
+    let at = pos(e.marker());
+    let opened = stack.last().map(|open| match open {
+        Open::Array(_, p) => ("sequence", *p),
+        Open::Object(_, _, p) => ("mapping", *p),
+    });
+    let message = match opened {
+        Some((what, p)) if info.starts_with("while parsing a flow") => format!(
+            "yaml: line {}: {problem} (the {what} opened at line {}, column {} is not closed)",
+            at.line, p.line, p.column
+        ),
+        _ => format!("yaml: line {}, column {}: {problem}", at.line, at.column),
+    };
+    SyntaxError { message, pos: at }
 }
 
 /// The YAML 1.2 core schema for plain scalars; explicit `!!` tags are
@@ -277,10 +297,27 @@ mod tests {
     }
 
     #[test]
+    fn syntax_errors_say_where() {
+        let err = parse(b"values:\n  list: [hello, world\n").unwrap_err();
+        assert!(
+            err.message.contains("did not find expected ',' or ']'")
+                && err.message.contains("opened at line 2, column 9"),
+            "{}",
+            err.message
+        );
+        let err = parse(b"values:\n  a: b\n c: d\n").unwrap_err();
+        assert!(err.message.starts_with("yaml: line 3"), "{}", err.message);
+    }
+
+    #[test]
     fn refuses_aliases_deep_nesting_and_bad_utf8() {
         assert!(parse(b"a: &x 1\nb: *x\n").unwrap_err().message.contains("alias"));
-        let deep = "[".repeat(10_000);
-        assert!(parse(deep.as_bytes()).unwrap_err().message.contains("deeper"));
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let err = parse(deep.as_bytes()).unwrap_err().message;
+        assert!(err.contains("deeper") || err.contains("recursion limit"), "{err}");
+        let block: String = (0..300).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let err = parse(block.as_bytes()).unwrap_err().message;
+        assert!(err.contains("deeper than 256 levels"), "{err}");
         let err = parse(b"a: b\nc: \xff\n").unwrap_err();
         assert_eq!(err.pos, Pos { line: 2, column: 4 });
         assert!(err.message.contains("UTF-8"));
