@@ -1,0 +1,41 @@
+# escsh shell hook for fish. Load it with:  escsh hook fish | source
+#
+# At each prompt the hook decides with builtins alone whether anything can
+# have changed (directory, ESCSH_STATE, refresh deadline, watched files newer
+# than escsh's stamp). Only then does it run `escsh export fish`.
+
+set -g __escsh_bin @ESCSH@
+
+# Succeeds when the last export may be out of date.
+function __escsh_stale
+    test "$PWD" != "$__escsh_pwd"; and return 0
+    test "$ESCSH_STATE" != "$__escsh_state"; and return 0
+    # fish has no clock variable: the deadline is kept as seconds after the stamp.
+    set -l age (path mtime --relative -- $__escsh_stamp 2>/dev/null); or return 0
+    test $age -ge $__escsh_ttl; and return 0
+    for f in $__escsh_watch
+        test -e $f; or continue
+        set -l m (path mtime -- $f)
+        test "$m" -ge "$__escsh_stamp_mtime"; and return 0
+    end
+    return 1
+end
+
+function __escsh_export
+    # Never trace: the statements carry values.
+    set -l fish_trace
+    set -lx __ESCSH_PREV $__escsh_prev
+    $__escsh_bin export fish | source
+end
+
+function __escsh_hook --on-event fish_prompt
+    __escsh_stale; and __escsh_export
+    # Directory changes made at the prompt without a new prompt (Alt-arrows).
+    function __escsh_on_pwd --on-variable PWD
+        __escsh_stale; and __escsh_export
+    end
+end
+
+function __escsh_on_preexec --on-event fish_preexec
+    functions -e __escsh_on_pwd
+end

@@ -1,0 +1,192 @@
+//! The opened-environment cache: what the hook exports, per environment,
+//! in escsh's private runtime directory (0700, files 0600, atomic writes),
+//! so that N shells entering the same project open it once per credential
+//! lifetime. Concurrent openers serialize on a file lock.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::trust::hex;
+use crate::fsutil;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// What was opened, as the user named it.
+    pub target: String,
+    pub vars: Vec<CachedVar>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    pub opened_at: i64,
+    /// Every definition file read, with the hash of what was read: the
+    /// entry is only used while they are unchanged.
+    pub sources: Vec<Source>,
+    /// The last failed refresh, so one warning is shown and retries back off.
+    #[serde(default)]
+    pub failure: Option<Failure>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedVar {
+    pub name: String,
+    pub value: String,
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Source {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Failure {
+    pub message: String,
+    pub at: i64,
+    pub retry_at: i64,
+    /// How many refreshes in a row failed (for the backoff).
+    pub count: u32,
+}
+
+impl Source {
+    pub fn of(path: &Path) -> Source {
+        Source {
+            path: path.to_path_buf(),
+            sha256: std::fs::read(path).map(|b| hex(&Sha256::digest(b))).unwrap_or_default(),
+        }
+    }
+}
+
+impl Entry {
+    /// True while every definition file still has the content it was opened from.
+    pub fn sources_unchanged(&self) -> bool {
+        self.sources.iter().all(|s| Source::of(&s.path).sha256 == s.sha256)
+    }
+
+    pub fn expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|x| x <= now)
+    }
+
+    /// When to re-open: `margin` before expiry, by default 10 minutes or a
+    /// fifth of the lifetime, whichever is smaller.
+    pub fn refresh_at(&self, margin: Option<i64>) -> Option<i64> {
+        let expires = self.expires_at?;
+        let lifetime = (expires - self.opened_at).max(0);
+        let margin = margin.unwrap_or_else(|| (lifetime / 5).min(600));
+        Some(expires - margin)
+    }
+}
+
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// Held while an environment is being opened; released on drop.
+pub struct Lock(#[allow(dead_code)] File);
+
+impl Cache {
+    /// `runtime_dir` is escsh's private runtime directory.
+    pub fn new(runtime_dir: &Path) -> Cache {
+        Cache {
+            dir: runtime_dir.join("opened"),
+        }
+    }
+
+    pub fn key(target: &str) -> String {
+        hex(&Sha256::digest(target.as_bytes()))[..32].to_string()
+    }
+
+    pub fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    pub fn read(&self, key: &str) -> Option<Entry> {
+        let bytes = std::fs::read(self.path(key)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub fn write(&self, key: &str, entry: &Entry) -> std::io::Result<()> {
+        let json = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+        fsutil::write_atomic(&self.path(key), &json)
+    }
+
+    /// Waits for the lock of `key`.
+    pub fn lock(&self, key: &str) -> std::io::Result<Lock> {
+        self.take_lock(key, true).map(|l| l.expect("blocking lock"))
+    }
+
+    /// The lock of `key` if nobody holds it.
+    pub fn try_lock(&self, key: &str) -> std::io::Result<Option<Lock>> {
+        self.take_lock(key, false)
+    }
+
+    fn take_lock(&self, key: &str, wait: bool) -> std::io::Result<Option<Lock>> {
+        fsutil::create_private_dir_all(&self.dir)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(self.dir.join(format!("{key}.lock")))?;
+        let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(Some(Lock(file)));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() == std::io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(err)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_round_trip_privately_and_track_their_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let def = dir.path().join("def.yaml");
+        std::fs::write(&def, "values: {}").unwrap();
+        let cache = Cache::new(dir.path());
+        let key = Cache::key("acme/app/dev");
+        let entry = Entry {
+            target: "acme/app/dev".into(),
+            vars: vec![CachedVar {
+                name: "A".into(),
+                value: "1".into(),
+                secret: true,
+            }],
+            expires_at: Some(3600),
+            opened_at: 0,
+            sources: vec![Source::of(&def)],
+            failure: None,
+        };
+        cache.write(&key, &entry).unwrap();
+        let back = cache.read(&key).unwrap();
+        assert!(back.sources_unchanged());
+        assert_eq!(back.refresh_at(None), Some(3600 - 600));
+        std::fs::write(&def, "values: {a: 1}").unwrap();
+        assert!(!back.sources_unchanged());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(cache.path(&key)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_held_lock_is_not_taken_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let held = cache.lock("k").unwrap();
+        assert!(cache.try_lock("k").unwrap().is_none());
+        drop(held);
+        assert!(cache.try_lock("k").unwrap().is_some());
+    }
+}

@@ -1,0 +1,246 @@
+//! Load, unload and refresh as changes to the shell's variables.
+//!
+//! Unloading puts back what each variable held before escsh set it (unset
+//! and empty are different), except where the user changed the variable
+//! since: escsh then leaves it alone and says so.
+
+use std::collections::BTreeMap;
+
+use super::state::{Fingerprinter, Managed, Prev, State};
+
+/// Previous values longer than this stay out of the exported state.
+const MAX_PREV_IN_STATE: usize = 256;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Set(String, Vec<u8>),
+    Unset(String),
+}
+
+/// What the environment to load asks for.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub env: String,
+    /// Name, value, and whether the value is secret.
+    pub vars: Vec<(String, String, bool)>,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub changes: Vec<Change>,
+    pub state: State,
+    /// Previous values kept in the shell rather than in the exported state.
+    pub shell_prev: BTreeMap<String, Vec<u8>>,
+    pub notes: Vec<String>,
+}
+
+/// Moves the shell from `state` to `desired` (`None`: nothing loaded).
+/// `env` reads the shell's current variables; `shell_prev` is what the
+/// shell kept from the previous call.
+pub fn apply(
+    env: &dyn Fn(&str) -> Option<Vec<u8>>,
+    state: &State,
+    shell_prev: &BTreeMap<String, Vec<u8>>,
+    desired: Option<&Desired>,
+    fp: &Fingerprinter,
+) -> Outcome {
+    let mut out = Outcome {
+        state: State {
+            blocked: state.blocked.clone(),
+            warned: state.warned.clone(),
+            ..State::default()
+        },
+        ..Outcome::default()
+    };
+    let same_env = desired.is_some_and(|d| state.is_loaded() && d.env == state.env);
+    let wanted = |name: &str| desired.is_some_and(|d| d.vars.iter().any(|(n, _, _)| n == name));
+    // Give back every variable escsh no longer sets (all of them on leave
+    // or switch); keep ownership of those it still sets in the same env.
+    let mut kept: BTreeMap<&str, &Managed> = BTreeMap::new();
+    for m in &state.keys {
+        let current = env(&m.name);
+        let untouched = current
+            .as_deref()
+            .is_some_and(|v| fp.of(&m.name, v) == m.fingerprint);
+        if same_env && wanted(&m.name) {
+            if untouched {
+                kept.insert(&m.name, m);
+            } else {
+                out.notes.push(format!("{} was changed since escsh set it: left as it is", m.name));
+            }
+            continue;
+        }
+        if !untouched {
+            out.notes.push(format!("{} was changed since escsh set it: left as it is", m.name));
+            continue;
+        }
+        match &m.prev {
+            Prev::Unset => out.changes.push(Change::Unset(m.name.clone())),
+            Prev::Value(v) => out.changes.push(Change::Set(m.name.clone(), v.as_bytes().to_vec())),
+            Prev::InShell => match shell_prev.get(&m.name) {
+                Some(v) => out.changes.push(Change::Set(m.name.clone(), v.clone())),
+                None => {
+                    out.changes.push(Change::Unset(m.name.clone()));
+                    out.notes.push(format!(
+                        "{}: the value it had before escsh is not known to this shell: unset",
+                        m.name
+                    ));
+                }
+            },
+        }
+    }
+    let Some(desired) = desired else {
+        return out;
+    };
+    // The variables as they are once the give-backs above are applied.
+    let pristine = |name: &str| -> Option<Vec<u8>> {
+        for c in out.changes.iter().rev() {
+            match c {
+                Change::Set(n, v) if n == name => return Some(v.clone()),
+                Change::Unset(n) if n == name => return None,
+                _ => {}
+            }
+        }
+        env(name)
+    };
+    let mut keys = Vec::new();
+    let mut changes = Vec::new();
+    for (name, value, secret) in &desired.vars {
+        let fingerprint = fp.of(name, value.as_bytes());
+        if !kept.contains_key(name.as_str()) && same_env && state.keys.iter().any(|m| &m.name == name) {
+            // The user took this variable over: not ours any more.
+            continue;
+        }
+        let prev = match kept.get(name.as_str()) {
+            Some(m) => {
+                if let (Prev::InShell, Some(v)) = (&m.prev, shell_prev.get(name)) {
+                    out.shell_prev.insert(name.clone(), v.clone());
+                }
+                m.prev.clone()
+            }
+            None => match pristine(name) {
+                None => Prev::Unset,
+                Some(v) => match String::from_utf8(v.clone()) {
+                    Ok(s) if !*secret && s.len() <= MAX_PREV_IN_STATE => Prev::Value(s),
+                    _ => {
+                        out.shell_prev.insert(name.clone(), v);
+                        Prev::InShell
+                    }
+                },
+            },
+        };
+        if env(name).as_deref() != Some(value.as_bytes()) {
+            changes.push(Change::Set(name.clone(), value.as_bytes().to_vec()));
+        }
+        keys.push(Managed {
+            name: name.clone(),
+            prev,
+            fingerprint,
+        });
+    }
+    out.changes.extend(changes);
+    out.state.env = desired.env.clone();
+    out.state.keys = keys;
+    out.state.expires_at = desired.expires_at;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp() -> (tempfile::TempDir, Fingerprinter) {
+        let dir = tempfile::tempdir().unwrap();
+        let fp = Fingerprinter::load(dir.path()).unwrap();
+        (dir, fp)
+    }
+
+    /// Applies changes to a map standing in for the shell.
+    fn run(shell: &mut BTreeMap<String, Vec<u8>>, out: &Outcome) {
+        for c in &out.changes {
+            match c {
+                Change::Set(n, v) => {
+                    shell.insert(n.clone(), v.clone());
+                }
+                Change::Unset(n) => {
+                    shell.remove(n);
+                }
+            }
+        }
+    }
+
+    fn step(
+        shell: &mut BTreeMap<String, Vec<u8>>,
+        state: &State,
+        prev: &BTreeMap<String, Vec<u8>>,
+        desired: Option<&Desired>,
+        fp: &Fingerprinter,
+    ) -> Outcome {
+        let snapshot = shell.clone();
+        let out = apply(&|n| snapshot.get(n).cloned(), state, prev, desired, fp);
+        run(shell, &out);
+        out
+    }
+
+    fn desired(env: &str, vars: &[(&str, &str, bool)]) -> Desired {
+        Desired {
+            env: env.into(),
+            vars: vars.iter().map(|(n, v, s)| (n.to_string(), v.to_string(), *s)).collect(),
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn enter_then_leave_restores_exactly() {
+        let (_d, fp) = fp();
+        let mut shell: BTreeMap<String, Vec<u8>> =
+            [("EMPTY".to_string(), vec![]), ("KEY".to_string(), b"outer-secret".to_vec())].into();
+        let before = shell.clone();
+        let want = desired("a", &[("EMPTY", "x", false), ("KEY", "inner", true), ("NEW", "n", false)]);
+        let loaded = step(&mut shell, &State::default(), &BTreeMap::new(), Some(&want), &fp);
+        assert_eq!(shell["KEY"], b"inner");
+        let json = loaded.state.encode();
+        assert!(!json.contains("outer-secret"));
+        assert_eq!(loaded.shell_prev["KEY"], b"outer-secret");
+        step(&mut shell, &loaded.state, &loaded.shell_prev, None, &fp);
+        assert_eq!(shell, before);
+    }
+
+    #[test]
+    fn a_variable_the_user_changed_is_left_alone() {
+        let (_d, fp) = fp();
+        let mut shell = BTreeMap::new();
+        let want = desired("a", &[("A", "1", false), ("B", "2", false)]);
+        let loaded = step(&mut shell, &State::default(), &BTreeMap::new(), Some(&want), &fp);
+        shell.insert("A".into(), b"mine".to_vec());
+        let left = step(&mut shell, &loaded.state, &loaded.shell_prev, None, &fp);
+        assert_eq!(shell.get("A").map(Vec::as_slice), Some(&b"mine"[..]));
+        assert!(!shell.contains_key("B"));
+        assert_eq!(left.notes.len(), 1);
+    }
+
+    #[test]
+    fn switching_restores_before_loading_and_refresh_keeps_the_original_prev() {
+        let (_d, fp) = fp();
+        let mut shell: BTreeMap<String, Vec<u8>> = [("A".to_string(), b"orig".to_vec())].into();
+        let a = step(&mut shell, &State::default(), &BTreeMap::new(), Some(&desired("a", &[("A", "1", false)])), &fp);
+        let b = step(&mut shell, &a.state, &a.shell_prev, Some(&desired("b", &[("A", "2", false)])), &fp);
+        assert_eq!(b.state.keys[0].prev, Prev::Value("orig".into()));
+        let b2 = step(&mut shell, &b.state, &b.shell_prev, Some(&desired("b", &[("A", "3", false)])), &fp);
+        assert_eq!(shell["A"], b"3");
+        assert_eq!(b2.state.keys[0].prev, Prev::Value("orig".into()));
+        step(&mut shell, &b2.state, &b2.shell_prev, None, &fp);
+        assert_eq!(shell["A"], b"orig");
+    }
+
+    #[test]
+    fn a_child_shell_without_the_kept_secret_unsets_with_a_note() {
+        let (_d, fp) = fp();
+        let mut shell: BTreeMap<String, Vec<u8>> = [("K".to_string(), b"outer".to_vec())].into();
+        let a = step(&mut shell, &State::default(), &BTreeMap::new(), Some(&desired("a", &[("K", "s", true)])), &fp);
+        let left = step(&mut shell, &a.state, &BTreeMap::new(), None, &fp);
+        assert!(!shell.contains_key("K"));
+        assert_eq!(left.notes.len(), 1);
+    }
+}

@@ -1,0 +1,400 @@
+//! `escsh export SHELL`: what the hook runs when something may have
+//! changed. It decides what this directory should have loaded, moves the
+//! shell there, and tells the hook what to watch and until when nothing
+//! needs checking again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+
+use super::cache::{Cache, Entry};
+use super::diff::{self, Change, Desired, Outcome};
+use super::rc::{self, RcFile, Settings, Target};
+use super::state::{Fingerprinter, State, VAR as STATE_VAR};
+use super::trust::{Trust, TrustStore};
+use crate::paths::Paths;
+use crate::shell::Shell;
+
+/// Far enough in the future that shells never reach it.
+const NEVER: i64 = 1 << 40;
+/// How soon to look again while a background refresh is running.
+const POLL: i64 = 15;
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Opens what an `.escrc` names (the commands layer provides this: it
+/// knows the store and the providers).
+pub trait Opener {
+    fn open(&self, settings: &Settings, rc: &RcFile, now: i64) -> Result<Entry, String>;
+    /// Starts a detached refresh of what `rc` names; must not block.
+    fn refresh_in_background(&self, rc: &RcFile);
+}
+
+/// Everything the export reads from the world, so tests can supply it.
+pub struct Inputs<'a> {
+    pub paths: &'a Paths,
+    pub shell: Shell,
+    pub now: i64,
+    pub cwd: PathBuf,
+    /// What the shell calls this directory (`$PWD`), for its own comparisons.
+    pub pwd: String,
+    pub env: &'a dyn Fn(&str) -> Option<Vec<u8>>,
+    /// `__ESCSH_PREV`: values the shell kept for escsh.
+    pub shell_prev: Option<String>,
+    /// `__ESCSH_STAMP`: this shell's stamp file, once it has one.
+    pub stamp: Option<PathBuf>,
+}
+
+pub struct Export {
+    /// Statements for the shell to eval.
+    pub script: String,
+    /// One line each, for stderr.
+    pub messages: Vec<String>,
+}
+
+/// Where the decision landed for this directory.
+struct Decision {
+    desired: Option<Desired>,
+    watch: Vec<PathBuf>,
+    deadline: i64,
+}
+
+pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
+    let env = inputs.env;
+    let mut messages = Vec::new();
+    let state = match env(STATE_VAR) {
+        None => State::default(),
+        Some(raw) => State::decode(&String::from_utf8_lossy(&raw)).unwrap_or_else(|| {
+            messages.push(format!("ignoring {STATE_VAR} written by another version of escsh"));
+            State::default()
+        }),
+    };
+    let mut next = state.clone();
+    let decision = decide(inputs, opener, &mut next, &mut messages);
+    let fp = Fingerprinter::load(inputs.paths.data_dir())?;
+    let shell_prev = decode_prev(inputs.shell_prev.as_deref());
+    let mut outcome = diff::apply(env, &state, &shell_prev, decision.desired.as_ref(), &fp);
+    outcome.state.blocked = next.blocked;
+    outcome.state.warned = next.warned;
+    outcome.state.rc = rc::find(&inputs.cwd).map(|rc| rc.path);
+    messages.extend(transition_messages(&state, &outcome, decision.desired.as_ref()));
+    messages.extend(outcome.notes.iter().cloned());
+    let stamp = touch_stamp(inputs)?;
+    let script = render(inputs, &outcome, &decision, &stamp)?;
+    Ok(Export { script, messages })
+}
+
+fn decide(inputs: &Inputs, opener: &dyn Opener, state: &mut State, messages: &mut Vec<String>) -> Decision {
+    let mut watch = vec![generation_file(inputs.paths)];
+    let none = |watch| Decision {
+        desired: None,
+        watch,
+        deadline: NEVER,
+    };
+    let Some(rc) = rc::find(&inputs.cwd) else {
+        watch.extend(rc::dirs_between(&inputs.cwd, None));
+        return none(watch);
+    };
+    watch.extend(rc::dirs_between(&inputs.cwd, Some(rc.dir())));
+    watch.push(rc.path.clone());
+    let settings = match rc::parse(&rc) {
+        Ok(s) => s,
+        Err(e) => {
+            say_once(state, messages, e.to_string());
+            return none(watch);
+        }
+    };
+    let local = match &settings.target {
+        Target::File(path) => {
+            watch.push(path.clone());
+            match std::fs::read(path) {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    say_once(state, messages, format!("{}: cannot read {}: {e}", rc.path.display(), path.display()));
+                    return none(watch);
+                }
+            }
+        }
+        Target::Reference(_) => None,
+    };
+    let trust = TrustStore::new(inputs.paths.data_dir());
+    watch.extend(trust.records(&rc, local.as_deref()));
+    match trust.status(&rc, local.as_deref()) {
+        Trust::Allowed => {}
+        Trust::Denied => return none(watch),
+        Trust::NotAllowed => {
+            let id = TrustStore::content_id(&rc, local.as_deref());
+            if state.blocked.as_deref() != Some(id.as_str()) {
+                messages.push(format!(
+                    "{} ({}) is not allowed: run 'escsh allow' to load it",
+                    rc.path.display(),
+                    target_name(&settings.target)
+                ));
+                state.blocked = Some(id);
+            }
+            return none(watch);
+        }
+    }
+    let cache = Cache::new(inputs.paths.runtime_dir());
+    let key = Cache::key(&target_name(&settings.target));
+    watch.push(cache.path(&key));
+    let entry = match obtain(&cache, &key, || opener.open(&settings, &rc, inputs.now)) {
+        Ok(entry) => entry,
+        Err(e) => {
+            say_once(state, messages, format!("cannot load {}: {e}", target_name(&settings.target)));
+            return Decision {
+                desired: None,
+                watch,
+                deadline: inputs.now + 60,
+            };
+        }
+    };
+    watch.extend(entry.sources.iter().map(|s| s.path.clone()));
+    let now = inputs.now;
+    let margin = settings.refresh.map(|d| d.as_secs() as i64);
+    let backing_off = entry.failure.as_ref().is_some_and(|f| f.retry_at > now);
+    if let Some(f) = &entry.failure {
+        say_once(
+            state,
+            messages,
+            format!("refreshing {} failed: {}", entry.target, f.message),
+        );
+    }
+    let due = entry.refresh_at(margin).is_some_and(|at| now >= at);
+    if due && !backing_off {
+        opener.refresh_in_background(&rc);
+    }
+    let deadline = match (entry.refresh_at(margin), entry.expires_at) {
+        (Some(at), Some(_)) if now < at => at,
+        (_, Some(expires)) if now < expires => {
+            let retry = entry.failure.as_ref().map_or(now + POLL, |f| f.retry_at.max(now + 1));
+            retry.min(expires)
+        }
+        (_, Some(_)) => entry.failure.as_ref().map_or(now + POLL, |f| f.retry_at.max(now + 1)),
+        _ => NEVER,
+    };
+    if entry.expired(now) {
+        say_once(state, messages, format!("the credentials of {} have expired: unloaded until a refresh succeeds", entry.target));
+        return Decision {
+            desired: None,
+            watch,
+            deadline,
+        };
+    }
+    let mut vars: Vec<(String, String, bool)> =
+        entry.vars.iter().map(|v| (v.name.clone(), v.value.clone(), v.secret)).collect();
+    vars.push(("ESCSH_ENV".into(), entry.target.clone(), false));
+    if let Some(expires) = entry.expires_at {
+        vars.push(("AWS_CREDENTIAL_EXPIRATION".into(), rfc3339(expires), false));
+    }
+    Decision {
+        desired: Some(Desired {
+            env: entry.target.clone(),
+            vars,
+            expires_at: entry.expires_at,
+        }),
+        watch,
+        deadline,
+    }
+}
+
+/// The cached entry while its definitions are unchanged; otherwise opens
+/// now, under the lock, so concurrent shells open once.
+fn obtain(cache: &Cache, key: &str, open: impl FnOnce() -> Result<Entry, String>) -> Result<Entry, String> {
+    let valid = |e: &Entry| e.sources_unchanged();
+    if let Some(e) = cache.read(key).filter(valid) {
+        return Ok(e);
+    }
+    let _lock = cache.lock(key).map_err(|e| format!("locking the cache: {e}"))?;
+    if let Some(e) = cache.read(key).filter(valid) {
+        return Ok(e);
+    }
+    let entry = open()?;
+    cache
+        .write(key, &entry)
+        .map_err(|e| format!("writing the cache: {e}"))?;
+    Ok(entry)
+}
+
+pub fn target_name(target: &Target) -> String {
+    match target {
+        Target::Reference(r) => r.clone(),
+        Target::File(p) => p.display().to_string(),
+    }
+}
+
+/// Says `message` unless it is what was said last.
+fn say_once(state: &mut State, messages: &mut Vec<String>, message: String) {
+    let id = super::trust::hex(&<sha2::Sha256 as sha2::Digest>::digest(message.as_bytes()))[..16].to_string();
+    if state.warned.as_deref() != Some(id.as_str()) {
+        messages.push(message);
+        state.warned = Some(id);
+    }
+}
+
+/// Touched by `allow`, `deny` and `reload`: every shell watches it.
+pub fn generation_file(paths: &Paths) -> PathBuf {
+    paths.data_dir().join("generation")
+}
+
+pub fn bump_generation(paths: &Paths) -> std::io::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    crate::fsutil::write_atomic(&generation_file(paths), format!("{}\n", now.as_nanos()).as_bytes())
+}
+
+fn transition_messages(old: &State, out: &Outcome, desired: Option<&Desired>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let new_env = desired.map(|d| d.env.as_str()).unwrap_or("");
+    if old.is_loaded() && old.env != new_env {
+        lines.push(format!("unloading {}", old.env));
+    }
+    let Some(desired) = desired else {
+        return lines;
+    };
+    let expiry = desired
+        .expires_at
+        .map(|t| format!(" expires {}", local_hh_mm(t)))
+        .unwrap_or_default();
+    if old.env != desired.env {
+        let names: Vec<String> = out
+            .state
+            .keys
+            .iter()
+            .filter(|k| !matches!(k.name.as_str(), "ESCSH_ENV" | "AWS_CREDENTIAL_EXPIRATION"))
+            .map(|k| format!("+{}", k.name))
+            .collect();
+        lines.push(format!("loading {} ({}){expiry}", desired.env, names.join(" ")));
+    } else if out.changes.iter().any(|c| matches!(c, Change::Set(..))) {
+        lines.push(format!("refreshed {}{expiry}", desired.env));
+    }
+    lines
+}
+
+fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
+    let stamp = match &inputs.stamp {
+        Some(p) if p.starts_with(inputs.paths.runtime_dir()) => p.clone(),
+        _ => inputs
+            .paths
+            .runtime_dir()
+            .join("stamps")
+            .join(format!("{}-{}", std::process::id(), inputs.now)),
+    };
+    crate::fsutil::write_atomic(&stamp, b"")?;
+    // One second in the past: a file changed later in this same second is
+    // still newer than the stamp for shells that compare whole seconds.
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs((inputs.now - 1).max(0) as u64);
+    std::fs::File::options().write(true).open(&stamp)?.set_modified(when)?;
+    Ok(stamp)
+}
+
+pub fn decode_prev(raw: Option<&str>) -> BTreeMap<String, Vec<u8>> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        return BTreeMap::new();
+    };
+    let Ok(json) = B64.decode(raw) else {
+        return BTreeMap::new();
+    };
+    let map: BTreeMap<String, String> = serde_json::from_slice(&json).unwrap_or_default();
+    map.into_iter()
+        .filter_map(|(k, v)| Some((k, B64.decode(v).ok()?)))
+        .collect()
+}
+
+fn encode_prev(prev: &BTreeMap<String, Vec<u8>>) -> String {
+    if prev.is_empty() {
+        return String::new();
+    }
+    let map: BTreeMap<&String, String> = prev.iter().map(|(k, v)| (k, B64.encode(v))).collect();
+    B64.encode(serde_json::to_vec(&map).unwrap_or_default())
+}
+
+fn render(inputs: &Inputs, out: &Outcome, decision: &Decision, stamp: &Path) -> anyhow::Result<String> {
+    let sh = inputs.shell;
+    let mut lines = Vec::new();
+    for change in &out.changes {
+        lines.push(match change {
+            Change::Set(name, value) => sh.export(name, value)?,
+            Change::Unset(name) => sh.unset(name)?,
+        });
+    }
+    let state = if out.state == State::default() {
+        lines.push(sh.unset(STATE_VAR)?);
+        String::new()
+    } else {
+        let encoded = out.state.encode();
+        lines.push(sh.export(STATE_VAR, encoded.as_bytes())?);
+        encoded
+    };
+    let path_text = |p: &Path| p.as_os_str().as_encoded_bytes().to_vec();
+    lines.push(sh.assign_local("__escsh_pwd", inputs.pwd.as_bytes()));
+    lines.push(sh.assign_local("__escsh_state", state.as_bytes()));
+    lines.push(sh.assign_local("__escsh_stamp", &path_text(stamp)));
+    lines.push(sh.assign_local("__escsh_prev", encode_prev(&out.shell_prev).as_bytes()));
+    let watch: Vec<Vec<u8>> = decision.watch.iter().map(|p| path_text(p)).collect();
+    lines.push(sh.assign_local_list("__escsh_watch", &watch));
+    lines.push(sh.assign_local("__escsh_deadline", decision.deadline.to_string().as_bytes()));
+    // fish has no clock: it compares the stamp's age with a time to live.
+    let ttl = decision.deadline.saturating_sub(inputs.now - 1);
+    lines.push(sh.assign_local("__escsh_ttl", ttl.to_string().as_bytes()));
+    lines.push(sh.assign_local("__escsh_stamp_mtime", (inputs.now - 1).to_string().as_bytes()));
+    lines.push(String::new());
+    Ok(lines.join("\n"))
+}
+
+/// RFC 3339 in UTC, as the AWS CLI and prompt tools read it.
+pub fn rfc3339(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `HH:MM` in the local time zone.
+pub fn local_hh_mm(unix: i64) -> String {
+    let t = unix as libc::time_t;
+    // SAFETY: localtime_r writes only into `tm`, which outlives the call.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return rfc3339(unix);
+    }
+    format!("{:02}:{:02}", tm.tm_hour, tm.tm_min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_764_028_800), "2025-11-25T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400 + 3661), "2000-02-29T01:01:01Z");
+    }
+
+    #[test]
+    fn kept_values_round_trip() {
+        let prev: BTreeMap<String, Vec<u8>> = [("A".to_string(), b"x\xff".to_vec())].into();
+        assert_eq!(decode_prev(Some(&encode_prev(&prev))), prev);
+        assert!(decode_prev(Some("garbage")).is_empty());
+    }
+}

@@ -1,0 +1,254 @@
+//! `.escrc`: finding the one that applies to a directory, and reading it.
+//!
+//! The file is data, never code. The simplest form is one line naming an
+//! environment (`acme/app/dev`). The longer form has `key: value` lines:
+//!
+//! ```text
+//! # .escrc
+//! environment: acme/app/dev   # or: file: ./env/dev.yaml
+//! refresh: 5m                 # re-open this long before credentials expire
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const FILE_NAME: &str = ".escrc";
+
+/// An `.escrc` as found on disk.
+#[derive(Debug, Clone)]
+pub struct RcFile {
+    /// Absolute path with symlinks resolved: the identity trust is tied to.
+    pub path: PathBuf,
+    pub content: Vec<u8>,
+}
+
+impl RcFile {
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("/"))
+    }
+}
+
+/// What an `.escrc` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub target: Target,
+    /// How long before expiry credentials are re-opened; `None` for the
+    /// default (10 minutes or a fifth of the lifetime, whichever is smaller).
+    pub refresh: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// An environment reference, resolved in the store.
+    Reference(String),
+    /// A definition file in the project, relative paths from the `.escrc`'s directory.
+    File(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct RcError {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// The nearest `.escrc` in `start` or one of its parents. Each candidate
+/// is opened, not just stat'ed: a file we cannot read does not apply.
+pub fn find(start: &Path) -> Option<RcFile> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(FILE_NAME);
+        if let Ok(content) = std::fs::read(&candidate) {
+            let path = std::fs::canonicalize(&candidate).unwrap_or(candidate);
+            return Some(RcFile { path, content });
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// The directories from `start` up to and including `stop` (or the root):
+/// a new `.escrc` in any of them changes which file applies.
+pub fn dirs_between(start: &Path, stop: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        out.push(d.to_path_buf());
+        if Some(d) == stop {
+            break;
+        }
+        dir = d.parent();
+    }
+    out
+}
+
+pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
+    let shown = rc.path.display().to_string();
+    let err = |line: usize, column: usize, message: String| RcError {
+        path: shown.clone(),
+        line,
+        column,
+        message,
+    };
+    let text = std::str::from_utf8(&rc.content)
+        .map_err(|_| err(1, 1, "the file is not UTF-8 text".into()))?;
+    let mut lines = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let content = strip_comment(raw);
+        let trimmed = content.trim();
+        if !trimmed.is_empty() {
+            let column = content.len() - content.trim_start().len() + 1;
+            lines.push((i + 1, column, trimmed));
+        }
+    }
+    let keyed = |s: &str| s.split_once(':').is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_alphabetic()) && !k.is_empty());
+    match lines.as_slice() {
+        [] => Err(err(1, 1, "empty .escrc: write the environment to load, e.g. `acme/app/dev`".into())),
+        [(line, column, only)] if !keyed(only) => {
+            check_reference(only).map_err(|m| err(*line, *column, m))?;
+            Ok(Settings {
+                target: Target::Reference(only.to_string()),
+                refresh: None,
+            })
+        }
+        _ => {
+            let mut target = None;
+            let mut refresh = None;
+            for (line, column, text) in &lines {
+                let Some((key, value)) = text.split_once(':').filter(|_| keyed(text)) else {
+                    return Err(err(*line, *column, "expected `key: value` (keys: environment, file, refresh)".into()));
+                };
+                let value = value.trim();
+                let vcol = column + text.len() - text[key.len() + 1..].trim_start().len();
+                match key {
+                    "environment" => {
+                        check_reference(value).map_err(|m| err(*line, vcol, m))?;
+                        set_once(&mut target, Target::Reference(value.into()))
+                            .map_err(|m| err(*line, *column, m))?;
+                    }
+                    "file" => {
+                        if value.is_empty() {
+                            return Err(err(*line, vcol, "`file` needs a path to a definition".into()));
+                        }
+                        set_once(&mut target, Target::File(rc.dir().join(value)))
+                            .map_err(|m| err(*line, *column, m))?;
+                    }
+                    "refresh" => {
+                        let d = parse_duration(value).map_err(|m| err(*line, vcol, m))?;
+                        refresh = Some(d);
+                    }
+                    other => {
+                        return Err(err(
+                            *line,
+                            *column,
+                            format!("unknown key `{other}` (keys: environment, file, refresh)"),
+                        ))
+                    }
+                }
+            }
+            let target = target.ok_or_else(|| err(1, 1, "no `environment:` or `file:` line: say what to load".into()))?;
+            Ok(Settings { target, refresh })
+        }
+    }
+}
+
+fn set_once(slot: &mut Option<Target>, target: Target) -> Result<(), String> {
+    if slot.is_some() {
+        return Err("`environment` and `file` may appear once, and not together".into());
+    }
+    *slot = Some(target);
+    Ok(())
+}
+
+/// A `#` starts a comment at the start of a line or after whitespace.
+fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+            return &line[..i];
+        }
+    }
+    line
+}
+
+fn check_reference(r: &str) -> Result<(), String> {
+    if r.split('/').count() > 3 || r.split('/').any(str::is_empty) || r.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "`{r}` is not an environment reference: write [org/][project/]env, e.g. acme/app/dev"
+        ));
+    }
+    Ok(())
+}
+
+/// Go-style durations as ESC writes them: `1h`, `15m`, `1h30m`, `90s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration: write e.g. 5m, 90s or 1h30m");
+    let mut total = 0u64;
+    let mut digits = String::new();
+    let mut any = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total = total.checked_add(n.checked_mul(unit).ok_or_else(bad)?).ok_or_else(bad)?;
+        digits.clear();
+        any = true;
+    }
+    if !digits.is_empty() || !any {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rc(text: &str) -> RcFile {
+        RcFile {
+            path: PathBuf::from("/p/.escrc"),
+            content: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn one_line_names_an_environment() {
+        let s = parse(&rc("# team env\nacme/app/dev  # dev\n")).unwrap();
+        assert_eq!(s.target, Target::Reference("acme/app/dev".into()));
+    }
+
+    #[test]
+    fn keyed_form() {
+        let s = parse(&rc("file: env/dev.yaml\nrefresh: 5m\n")).unwrap();
+        assert_eq!(s.target, Target::File(PathBuf::from("/p/env/dev.yaml")));
+        assert_eq!(s.refresh, Some(Duration::from_secs(300)));
+    }
+
+    #[test]
+    fn errors_point_at_the_line() {
+        let e = parse(&rc("environment: a/b\nrefresh: soon\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 10));
+        assert!(e.to_string().starts_with("/p/.escrc:2:10: `soon` is not a duration"));
+        let e = parse(&rc("\n  colour: blue\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 3));
+        assert!(parse(&rc("a b c\n")).is_err());
+        assert!(parse(&rc("")).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+}
