@@ -73,7 +73,8 @@ fn use_pristine_environment(
     env: &dyn Fn(&str) -> Option<Vec<u8>>,
     shell_prev: Option<&str>,
 ) -> Result<()> {
-    let Some(state) = env(STATE_VAR).and_then(|s| State::decode(&String::from_utf8_lossy(&s))) else {
+    let Some(state) = env(STATE_VAR).and_then(|s| State::decode(&String::from_utf8_lossy(&s)))
+    else {
         return Ok(());
     };
     let fp = crate::hook::state::Fingerprinter::load(app.paths.data_dir())?;
@@ -104,7 +105,9 @@ pub fn now() -> i64 {
 /// The `.escrc` that applies to `dir` (or the current directory).
 fn find_rc(dir: Option<&Path>) -> Result<RcFile> {
     let start = match dir {
-        Some(d) => std::fs::canonicalize(d).with_context(|| format!("cannot open {}", d.display()))?,
+        Some(d) => {
+            std::fs::canonicalize(d).with_context(|| format!("cannot open {}", d.display()))?
+        }
         None => std::env::current_dir()?,
     };
     let start = if start.is_file() && start.file_name() == Some(rc::FILE_NAME.as_ref()) {
@@ -123,7 +126,9 @@ fn find_rc(dir: Option<&Path>) -> Result<RcFile> {
 
 fn local_definition(settings: &Settings) -> Result<Option<Vec<u8>>> {
     match &settings.target {
-        Target::File(p) => Ok(Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)),
+        Target::File(p) => Ok(Some(
+            std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )),
         Target::Reference(_) => Ok(None),
     }
 }
@@ -135,7 +140,11 @@ pub fn allow(app: &App, dir: Option<&Path>) -> Result<()> {
     let local = local_definition(&settings)?;
     TrustStore::new(app.paths.data_dir()).allow(&rc, local.as_deref())?;
     bump_generation(&app.paths)?;
-    eprintln!("escsh: allowed {} ({})", rc.path.display(), target_name(&settings.target));
+    eprintln!(
+        "escsh: allowed {} ({})",
+        rc.path.display(),
+        target_name(&settings.target)
+    );
     Ok(())
 }
 
@@ -157,7 +166,10 @@ pub fn reload(app: &App) -> Result<()> {
     match TrustStore::new(app.paths.data_dir()).status(&rc, local.as_deref()) {
         Trust::Allowed => {}
         Trust::Denied => bail!("{} is denied: run 'escsh allow' first", rc.path.display()),
-        Trust::NotAllowed => bail!("{} is not allowed: run 'escsh allow' first", rc.path.display()),
+        Trust::NotAllowed => bail!(
+            "{} is not allowed: run 'escsh allow' first",
+            rc.path.display()
+        ),
     }
     let cache = Cache::new(app.paths.runtime_dir());
     let key = Cache::key(&target_name(&settings.target));
@@ -211,9 +223,14 @@ pub fn refresh(app: &App, rc_path: &Path) -> Result<()> {
 pub fn status(app: &App, json: bool) -> Result<()> {
     let cwd = std::env::current_dir()?;
     let rc = rc::find(&cwd);
-    let state = std::env::var(STATE_VAR).ok().and_then(|s| State::decode(&s));
+    let state = std::env::var(STATE_VAR)
+        .ok()
+        .and_then(|s| State::decode(&s));
     let mut report = serde_json::Map::new();
-    report.insert("escrc".into(), rc.as_ref().map(|r| r.path.display().to_string()).into());
+    report.insert(
+        "escrc".into(),
+        rc.as_ref().map(|r| r.path.display().to_string()).into(),
+    );
     if let Some(rc) = &rc {
         match rc::parse(rc) {
             Ok(settings) => {
@@ -223,7 +240,10 @@ pub fn status(app: &App, json: bool) -> Result<()> {
                 report.insert("trust".into(), serde_json::to_value(trust)?);
                 let cache = Cache::new(app.paths.runtime_dir());
                 if let Some(entry) = cache.read(&Cache::key(&target_name(&settings.target))) {
-                    report.insert("expires".into(), entry.expires_at.map(export::rfc3339).into());
+                    report.insert(
+                        "expires".into(),
+                        entry.expires_at.map(export::rfc3339).into(),
+                    );
                     report.insert(
                         "lastRefreshError".into(),
                         entry.failure.map(|f| f.message).into(),
@@ -248,7 +268,11 @@ pub fn status(app: &App, json: bool) -> Result<()> {
         let text = match v {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Null => "-".into(),
-            serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" "),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             other => other.to_string(),
         };
         println!("{k}: {text}");
@@ -270,7 +294,9 @@ struct Recording<'a> {
 
 impl Loader for Recording<'_> {
     fn load(&self, name: &str) -> Result<Vec<u8>, LoadError> {
-        self.read.borrow_mut().push(PathBuf::from(self.inner.location_of(name)));
+        self.read
+            .borrow_mut()
+            .push(PathBuf::from(self.inner.location_of(name)));
         self.inner.load(name)
     }
 }
@@ -286,8 +312,10 @@ impl Opener for HookOpener<'_> {
                 (env.clone(), env.short_name(), source, file)
             }
             Target::File(path) => {
-                let source = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-                let env = EnvRef::parse("default/project", &app.default_org).map_err(|e| e.to_string())?;
+                let source =
+                    std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+                let env = EnvRef::parse("default/project", &app.default_org)
+                    .map_err(|e| e.to_string())?;
                 (env, path.display().to_string(), source, path.clone())
             }
         };
@@ -306,13 +334,20 @@ impl Opener for HookOpener<'_> {
                 .collect();
             return Err(first.join("; "));
         }
-        let value = evaluated.value.unwrap_or_else(|| crate::lang::Value::object([]));
+        let value = evaluated
+            .value
+            .unwrap_or_else(|| crate::lang::Value::object([]));
         let vars = projection::project(&value);
         for v in &vars {
             crate::shell::check_name(&v.name).map_err(|e| e.to_string())?;
         }
-        let files_dir = app.paths.runtime_dir().join("hook-files").join(Cache::key(&target_name(&settings.target)));
-        let vars = projection::materialize(&vars, &files_dir).map_err(|e| format!("writing files: {e}"))?;
+        let files_dir = app
+            .paths
+            .runtime_dir()
+            .join("hook-files")
+            .join(Cache::key(&target_name(&settings.target)));
+        let vars = projection::materialize(&vars, &files_dir)
+            .map_err(|e| format!("writing files: {e}"))?;
         let mut sources = vec![Source::of(&root_file)];
         sources.extend(loader.read.into_inner().iter().map(|p| Source::of(p)));
         let _ = rc;

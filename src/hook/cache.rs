@@ -56,7 +56,9 @@ impl Source {
     pub fn of(path: &Path) -> Source {
         Source {
             path: path.to_path_buf(),
-            sha256: std::fs::read(path).map(|b| hex(&Sha256::digest(b))).unwrap_or_default(),
+            sha256: std::fs::read(path)
+                .map(|b| hex(&Sha256::digest(b)))
+                .unwrap_or_default(),
         }
     }
 }
@@ -64,7 +66,9 @@ impl Source {
 impl Entry {
     /// True while every definition file still has the content it was opened from.
     pub fn sources_unchanged(&self) -> bool {
-        self.sources.iter().all(|s| Source::of(&s.path).sha256 == s.sha256)
+        self.sources
+            .iter()
+            .all(|s| Source::of(&s.path).sha256 == s.sha256)
     }
 
     pub fn expired(&self, now: i64) -> bool {
@@ -132,7 +136,11 @@ impl Cache {
             .write(true)
             .mode(0o600)
             .open(self.dir.join(format!("{key}.lock")))?;
-        let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+        let op = if wait {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_EX | libc::LOCK_NB
+        };
         // SAFETY: flock on a descriptor this function owns.
         if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
             return Ok(Some(Lock(file)));
@@ -176,7 +184,10 @@ mod tests {
         std::fs::write(&def, "values: {a: 1}").unwrap();
         assert!(!back.sources_unchanged());
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(cache.path(&key)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(cache.path(&key))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

@@ -67,17 +67,25 @@ pub fn apply(
             if untouched {
                 kept.insert(&m.name, m);
             } else {
-                out.notes.push(format!("{} was changed since escsh set it: left as it is", m.name));
+                out.notes.push(format!(
+                    "{} was changed since escsh set it: left as it is",
+                    m.name
+                ));
             }
             continue;
         }
         if !untouched {
-            out.notes.push(format!("{} was changed since escsh set it: left as it is", m.name));
+            out.notes.push(format!(
+                "{} was changed since escsh set it: left as it is",
+                m.name
+            ));
             continue;
         }
         match &m.prev {
             Prev::Unset => out.changes.push(Change::Unset(m.name.clone())),
-            Prev::Value(v) => out.changes.push(Change::Set(m.name.clone(), v.as_bytes().to_vec())),
+            Prev::Value(v) => out
+                .changes
+                .push(Change::Set(m.name.clone(), v.as_bytes().to_vec())),
             Prev::InShell => match shell_prev.get(&m.name) {
                 Some(v) => out.changes.push(Change::Set(m.name.clone(), v.clone())),
                 None => {
@@ -108,7 +116,10 @@ pub fn apply(
     let mut changes = Vec::new();
     for (name, value, secret) in &desired.vars {
         let fingerprint = fp.of(name, value.as_bytes());
-        if !kept.contains_key(name.as_str()) && same_env && state.keys.iter().any(|m| &m.name == name) {
+        if !kept.contains_key(name.as_str())
+            && same_env
+            && state.keys.iter().any(|m| &m.name == name)
+        {
             // The user took this variable over: not ours any more.
             continue;
         }
@@ -186,7 +197,10 @@ mod tests {
     fn desired(env: &str, vars: &[(&str, &str, bool)]) -> Desired {
         Desired {
             env: env.into(),
-            vars: vars.iter().map(|(n, v, s)| (n.to_string(), v.to_string(), *s)).collect(),
+            vars: vars
+                .iter()
+                .map(|(n, v, s)| (n.to_string(), v.to_string(), *s))
+                .collect(),
             expires_at: None,
         }
     }
@@ -194,11 +208,27 @@ mod tests {
     #[test]
     fn enter_then_leave_restores_exactly() {
         let (_d, fp) = fp();
-        let mut shell: BTreeMap<String, Vec<u8>> =
-            [("EMPTY".to_string(), vec![]), ("KEY".to_string(), b"outer-secret".to_vec())].into();
+        let mut shell: BTreeMap<String, Vec<u8>> = [
+            ("EMPTY".to_string(), vec![]),
+            ("KEY".to_string(), b"outer-secret".to_vec()),
+        ]
+        .into();
         let before = shell.clone();
-        let want = desired("a", &[("EMPTY", "x", false), ("KEY", "inner", true), ("NEW", "n", false)]);
-        let loaded = step(&mut shell, &State::default(), &BTreeMap::new(), Some(&want), &fp);
+        let want = desired(
+            "a",
+            &[
+                ("EMPTY", "x", false),
+                ("KEY", "inner", true),
+                ("NEW", "n", false),
+            ],
+        );
+        let loaded = step(
+            &mut shell,
+            &State::default(),
+            &BTreeMap::new(),
+            Some(&want),
+            &fp,
+        );
         assert_eq!(shell["KEY"], b"inner");
         let json = loaded.state.encode();
         assert!(!json.contains("outer-secret"));
@@ -212,7 +242,13 @@ mod tests {
         let (_d, fp) = fp();
         let mut shell = BTreeMap::new();
         let want = desired("a", &[("A", "1", false), ("B", "2", false)]);
-        let loaded = step(&mut shell, &State::default(), &BTreeMap::new(), Some(&want), &fp);
+        let loaded = step(
+            &mut shell,
+            &State::default(),
+            &BTreeMap::new(),
+            Some(&want),
+            &fp,
+        );
         shell.insert("A".into(), b"mine".to_vec());
         let left = step(&mut shell, &loaded.state, &loaded.shell_prev, None, &fp);
         assert_eq!(shell.get("A").map(Vec::as_slice), Some(&b"mine"[..]));
@@ -224,10 +260,28 @@ mod tests {
     fn switching_restores_before_loading_and_refresh_keeps_the_original_prev() {
         let (_d, fp) = fp();
         let mut shell: BTreeMap<String, Vec<u8>> = [("A".to_string(), b"orig".to_vec())].into();
-        let a = step(&mut shell, &State::default(), &BTreeMap::new(), Some(&desired("a", &[("A", "1", false)])), &fp);
-        let b = step(&mut shell, &a.state, &a.shell_prev, Some(&desired("b", &[("A", "2", false)])), &fp);
+        let a = step(
+            &mut shell,
+            &State::default(),
+            &BTreeMap::new(),
+            Some(&desired("a", &[("A", "1", false)])),
+            &fp,
+        );
+        let b = step(
+            &mut shell,
+            &a.state,
+            &a.shell_prev,
+            Some(&desired("b", &[("A", "2", false)])),
+            &fp,
+        );
         assert_eq!(b.state.keys[0].prev, Prev::Value("orig".into()));
-        let b2 = step(&mut shell, &b.state, &b.shell_prev, Some(&desired("b", &[("A", "3", false)])), &fp);
+        let b2 = step(
+            &mut shell,
+            &b.state,
+            &b.shell_prev,
+            Some(&desired("b", &[("A", "3", false)])),
+            &fp,
+        );
         assert_eq!(shell["A"], b"3");
         assert_eq!(b2.state.keys[0].prev, Prev::Value("orig".into()));
         step(&mut shell, &b2.state, &b2.shell_prev, None, &fp);
@@ -238,7 +292,13 @@ mod tests {
     fn a_child_shell_without_the_kept_secret_unsets_with_a_note() {
         let (_d, fp) = fp();
         let mut shell: BTreeMap<String, Vec<u8>> = [("K".to_string(), b"outer".to_vec())].into();
-        let a = step(&mut shell, &State::default(), &BTreeMap::new(), Some(&desired("a", &[("K", "s", true)])), &fp);
+        let a = step(
+            &mut shell,
+            &State::default(),
+            &BTreeMap::new(),
+            Some(&desired("a", &[("K", "s", true)])),
+            &fp,
+        );
         let left = step(&mut shell, &a.state, &BTreeMap::new(), None, &fp);
         assert!(!shell.contains_key("K"));
         assert_eq!(left.notes.len(), 1);

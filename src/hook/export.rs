@@ -65,7 +65,9 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
     let state = match env(STATE_VAR) {
         None => State::default(),
         Some(raw) => State::decode(&String::from_utf8_lossy(&raw)).unwrap_or_else(|| {
-            messages.push(format!("ignoring {STATE_VAR} written by another version of escsh"));
+            messages.push(format!(
+                "ignoring {STATE_VAR} written by another version of escsh"
+            ));
             State::default()
         }),
     };
@@ -77,14 +79,23 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
     outcome.state.blocked = next.blocked;
     outcome.state.warned = next.warned;
     outcome.state.rc = rc::find(&inputs.cwd).map(|rc| rc.path);
-    messages.extend(transition_messages(&state, &outcome, decision.desired.as_ref()));
+    messages.extend(transition_messages(
+        &state,
+        &outcome,
+        decision.desired.as_ref(),
+    ));
     messages.extend(outcome.notes.iter().cloned());
     let stamp = touch_stamp(inputs)?;
     let script = render(inputs, &outcome, &decision, &stamp)?;
     Ok(Export { script, messages })
 }
 
-fn decide(inputs: &Inputs, opener: &dyn Opener, state: &mut State, messages: &mut Vec<String>) -> Decision {
+fn decide(
+    inputs: &Inputs,
+    opener: &dyn Opener,
+    state: &mut State,
+    messages: &mut Vec<String>,
+) -> Decision {
     let mut watch = vec![generation_file(inputs.paths)];
     let none = |watch| Decision {
         desired: None,
@@ -110,7 +121,11 @@ fn decide(inputs: &Inputs, opener: &dyn Opener, state: &mut State, messages: &mu
             match std::fs::read(path) {
                 Ok(bytes) => Some(bytes),
                 Err(e) => {
-                    say_once(state, messages, format!("{}: cannot read {}: {e}", rc.path.display(), path.display()));
+                    say_once(
+                        state,
+                        messages,
+                        format!("{}: cannot read {}: {e}", rc.path.display(), path.display()),
+                    );
                     return none(watch);
                 }
             }
@@ -141,7 +156,11 @@ fn decide(inputs: &Inputs, opener: &dyn Opener, state: &mut State, messages: &mu
     let entry = match obtain(&cache, &key, || opener.open(&settings, &rc, inputs.now)) {
         Ok(entry) => entry,
         Err(e) => {
-            say_once(state, messages, format!("cannot load {}: {e}", target_name(&settings.target)));
+            say_once(
+                state,
+                messages,
+                format!("cannot load {}: {e}", target_name(&settings.target)),
+            );
             return Decision {
                 desired: None,
                 watch,
@@ -167,22 +186,38 @@ fn decide(inputs: &Inputs, opener: &dyn Opener, state: &mut State, messages: &mu
     let deadline = match (entry.refresh_at(margin), entry.expires_at) {
         (Some(at), Some(_)) if now < at => at,
         (_, Some(expires)) if now < expires => {
-            let retry = entry.failure.as_ref().map_or(now + POLL, |f| f.retry_at.max(now + 1));
+            let retry = entry
+                .failure
+                .as_ref()
+                .map_or(now + POLL, |f| f.retry_at.max(now + 1));
             retry.min(expires)
         }
-        (_, Some(_)) => entry.failure.as_ref().map_or(now + POLL, |f| f.retry_at.max(now + 1)),
+        (_, Some(_)) => entry
+            .failure
+            .as_ref()
+            .map_or(now + POLL, |f| f.retry_at.max(now + 1)),
         _ => NEVER,
     };
     if entry.expired(now) {
-        say_once(state, messages, format!("the credentials of {} have expired: unloaded until a refresh succeeds", entry.target));
+        say_once(
+            state,
+            messages,
+            format!(
+                "the credentials of {} have expired: unloaded until a refresh succeeds",
+                entry.target
+            ),
+        );
         return Decision {
             desired: None,
             watch,
             deadline,
         };
     }
-    let mut vars: Vec<(String, String, bool)> =
-        entry.vars.iter().map(|v| (v.name.clone(), v.value.clone(), v.secret)).collect();
+    let mut vars: Vec<(String, String, bool)> = entry
+        .vars
+        .iter()
+        .map(|v| (v.name.clone(), v.value.clone(), v.secret))
+        .collect();
     vars.push(("ESCSH_ENV".into(), entry.target.clone(), false));
     if let Some(expires) = entry.expires_at {
         vars.push(("AWS_CREDENTIAL_EXPIRATION".into(), rfc3339(expires), false));
@@ -200,12 +235,18 @@ fn decide(inputs: &Inputs, opener: &dyn Opener, state: &mut State, messages: &mu
 
 /// The cached entry while its definitions are unchanged; otherwise opens
 /// now, under the lock, so concurrent shells open once.
-fn obtain(cache: &Cache, key: &str, open: impl FnOnce() -> Result<Entry, String>) -> Result<Entry, String> {
+fn obtain(
+    cache: &Cache,
+    key: &str,
+    open: impl FnOnce() -> Result<Entry, String>,
+) -> Result<Entry, String> {
     let valid = |e: &Entry| e.sources_unchanged();
     if let Some(e) = cache.read(key).filter(valid) {
         return Ok(e);
     }
-    let _lock = cache.lock(key).map_err(|e| format!("locking the cache: {e}"))?;
+    let _lock = cache
+        .lock(key)
+        .map_err(|e| format!("locking the cache: {e}"))?;
     if let Some(e) = cache.read(key).filter(valid) {
         return Ok(e);
     }
@@ -225,7 +266,8 @@ pub fn target_name(target: &Target) -> String {
 
 /// Says `message` unless it is what was said last.
 fn say_once(state: &mut State, messages: &mut Vec<String>, message: String) {
-    let id = super::trust::hex(&<sha2::Sha256 as sha2::Digest>::digest(message.as_bytes()))[..16].to_string();
+    let id = super::trust::hex(&<sha2::Sha256 as sha2::Digest>::digest(message.as_bytes()))[..16]
+        .to_string();
     if state.warned.as_deref() != Some(id.as_str()) {
         messages.push(message);
         state.warned = Some(id);
@@ -241,7 +283,10 @@ pub fn bump_generation(paths: &Paths) -> std::io::Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    crate::fsutil::write_atomic(&generation_file(paths), format!("{}\n", now.as_nanos()).as_bytes())
+    crate::fsutil::write_atomic(
+        &generation_file(paths),
+        format!("{}\n", now.as_nanos()).as_bytes(),
+    )
 }
 
 fn transition_messages(old: &State, out: &Outcome, desired: Option<&Desired>) -> Vec<String> {
@@ -265,7 +310,11 @@ fn transition_messages(old: &State, out: &Outcome, desired: Option<&Desired>) ->
             .filter(|k| !matches!(k.name.as_str(), "ESCSH_ENV" | "AWS_CREDENTIAL_EXPIRATION"))
             .map(|k| format!("+{}", k.name))
             .collect();
-        lines.push(format!("loading {} ({}){expiry}", desired.env, names.join(" ")));
+        lines.push(format!(
+            "loading {} ({}){expiry}",
+            desired.env,
+            names.join(" ")
+        ));
     } else if out.changes.iter().any(|c| matches!(c, Change::Set(..))) {
         lines.push(format!("refreshed {}{expiry}", desired.env));
     }
@@ -275,17 +324,21 @@ fn transition_messages(old: &State, out: &Outcome, desired: Option<&Desired>) ->
 fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
     let stamp = match &inputs.stamp {
         Some(p) if p.starts_with(inputs.paths.runtime_dir()) => p.clone(),
-        _ => inputs
-            .paths
-            .runtime_dir()
-            .join("stamps")
-            .join(format!("{}-{}", std::process::id(), inputs.now)),
+        _ => inputs.paths.runtime_dir().join("stamps").join(format!(
+            "{}-{}",
+            std::process::id(),
+            inputs.now
+        )),
     };
     crate::fsutil::write_atomic(&stamp, b"")?;
     // One second in the past: a file changed later in this same second is
     // still newer than the stamp for shells that compare whole seconds.
-    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs((inputs.now - 1).max(0) as u64);
-    std::fs::File::options().write(true).open(&stamp)?.set_modified(when)?;
+    let when =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs((inputs.now - 1).max(0) as u64);
+    std::fs::File::options()
+        .write(true)
+        .open(&stamp)?
+        .set_modified(when)?;
     Ok(stamp)
 }
 
@@ -310,7 +363,12 @@ fn encode_prev(prev: &BTreeMap<String, Vec<u8>>) -> String {
     B64.encode(serde_json::to_vec(&map).unwrap_or_default())
 }
 
-fn render(inputs: &Inputs, out: &Outcome, decision: &Decision, stamp: &Path) -> anyhow::Result<String> {
+fn render(
+    inputs: &Inputs,
+    out: &Outcome,
+    decision: &Decision,
+    stamp: &Path,
+) -> anyhow::Result<String> {
     let sh = inputs.shell;
     let mut lines = Vec::new();
     for change in &out.changes {
@@ -338,7 +396,10 @@ fn render(inputs: &Inputs, out: &Outcome, decision: &Decision, stamp: &Path) -> 
     // fish has no clock: it compares the stamp's age with a time to live.
     let ttl = decision.deadline.saturating_sub(inputs.now - 1);
     lines.push(sh.assign_local("__escsh_ttl", ttl.to_string().as_bytes()));
-    lines.push(sh.assign_local("__escsh_stamp_mtime", (inputs.now - 1).to_string().as_bytes()));
+    lines.push(sh.assign_local(
+        "__escsh_stamp_mtime",
+        (inputs.now - 1).to_string().as_bytes(),
+    ));
     lines.push(String::new());
     Ok(lines.join("\n"))
 }

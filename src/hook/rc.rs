@@ -103,9 +103,16 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
             lines.push((i + 1, column, trimmed));
         }
     }
-    let keyed = |s: &str| s.split_once(':').is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_alphabetic()) && !k.is_empty());
+    let keyed = |s: &str| {
+        s.split_once(':')
+            .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_alphabetic()) && !k.is_empty())
+    };
     match lines.as_slice() {
-        [] => Err(err(1, 1, "empty .escrc: write the environment to load, e.g. `acme/app/dev`".into())),
+        [] => Err(err(
+            1,
+            1,
+            "empty .escrc: write the environment to load, e.g. `acme/app/dev`".into(),
+        )),
         [(line, column, only)] if !keyed(only) => {
             check_reference(only).map_err(|m| err(*line, *column, m))?;
             Ok(Settings {
@@ -118,7 +125,11 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
             let mut refresh = None;
             for (line, column, text) in &lines {
                 let Some((key, value)) = text.split_once(':').filter(|_| keyed(text)) else {
-                    return Err(err(*line, *column, "expected `key: value` (keys: environment, file, refresh)".into()));
+                    return Err(err(
+                        *line,
+                        *column,
+                        "expected `key: value` (keys: environment, file, refresh)".into(),
+                    ));
                 };
                 let value = value.trim();
                 let vcol = column + text.len() - text[key.len() + 1..].trim_start().len();
@@ -130,7 +141,11 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
                     }
                     "file" => {
                         if value.is_empty() {
-                            return Err(err(*line, vcol, "`file` needs a path to a definition".into()));
+                            return Err(err(
+                                *line,
+                                vcol,
+                                "`file` needs a path to a definition".into(),
+                            ));
                         }
                         set_once(&mut target, Target::File(rc.dir().join(value)))
                             .map_err(|m| err(*line, *column, m))?;
@@ -148,7 +163,13 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
                     }
                 }
             }
-            let target = target.ok_or_else(|| err(1, 1, "no `environment:` or `file:` line: say what to load".into()))?;
+            let target = target.ok_or_else(|| {
+                err(
+                    1,
+                    1,
+                    "no `environment:` or `file:` line: say what to load".into(),
+                )
+            })?;
             Ok(Settings { target, refresh })
         }
     }
@@ -174,7 +195,10 @@ fn strip_comment(line: &str) -> &str {
 }
 
 fn check_reference(r: &str) -> Result<(), String> {
-    if r.split('/').count() > 3 || r.split('/').any(str::is_empty) || r.chars().any(char::is_whitespace) {
+    if r.split('/').count() > 3
+        || r.split('/').any(str::is_empty)
+        || r.chars().any(char::is_whitespace)
+    {
         return Err(format!(
             "`{r}` is not an environment reference: write [org/][project/]env, e.g. acme/app/dev"
         ));
@@ -200,7 +224,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             _ => return Err(bad()),
         };
         let n: u64 = digits.parse().map_err(|_| bad())?;
-        total = total.checked_add(n.checked_mul(unit).ok_or_else(bad)?).ok_or_else(bad)?;
+        total = total
+            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
         digits.clear();
         any = true;
     }
@@ -238,7 +264,9 @@ mod tests {
     fn errors_point_at_the_line() {
         let e = parse(&rc("environment: a/b\nrefresh: soon\n")).unwrap_err();
         assert_eq!((e.line, e.column), (2, 10));
-        assert!(e.to_string().starts_with("/p/.escrc:2:10: `soon` is not a duration"));
+        assert!(e
+            .to_string()
+            .starts_with("/p/.escrc:2:10: `soon` is not a duration"));
         let e = parse(&rc("\n  colour: blue\n")).unwrap_err();
         assert_eq!((e.line, e.column), (2, 3));
         assert!(parse(&rc("a b c\n")).is_err());

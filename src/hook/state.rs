@@ -128,7 +128,9 @@ mod tests {
             ..State::default()
         };
         let text = s.encode();
-        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
+        assert!(text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
         assert_eq!(State::decode(&text), Some(s));
         assert_eq!(State::decode("2.abc"), None);
         assert_eq!(State::decode("1.!!"), None);
@@ -140,7 +142,10 @@ mod tests {
         let b = tempfile::tempdir().unwrap();
         let fa = Fingerprinter::load(a.path()).unwrap();
         let fb = Fingerprinter::load(b.path()).unwrap();
-        assert_eq!(fa.of("X", b"v"), Fingerprinter::load(a.path()).unwrap().of("X", b"v"));
+        assert_eq!(
+            fa.of("X", b"v"),
+            Fingerprinter::load(a.path()).unwrap().of("X", b"v")
+        );
         assert_ne!(fa.of("X", b"v"), fb.of("X", b"v"));
         assert_ne!(fa.of("X", b"v"), fa.of("Y", b"v"));
     }

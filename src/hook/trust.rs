@@ -44,7 +44,10 @@ impl TrustStore {
 
     pub fn allow(&self, rc: &RcFile, local_definition: Option<&[u8]>) -> std::io::Result<()> {
         remove_if_exists(&self.deny_record(&rc.path))?;
-        fsutil::write_atomic(&self.allow_record(rc, local_definition), path_bytes(&rc.path))
+        fsutil::write_atomic(
+            &self.allow_record(rc, local_definition),
+            path_bytes(&rc.path),
+        )
     }
 
     pub fn deny(&self, rc_path: &Path) -> std::io::Result<()> {
@@ -55,7 +58,10 @@ impl TrustStore {
     /// The files whose appearance or disappearance changes the answer for
     /// this `.escrc` (watched by the shell hook).
     pub fn records(&self, rc: &RcFile, local_definition: Option<&[u8]>) -> [PathBuf; 2] {
-        [self.allow_record(rc, local_definition), self.deny_record(&rc.path)]
+        [
+            self.allow_record(rc, local_definition),
+            self.deny_record(&rc.path),
+        ]
     }
 
     /// A short fingerprint of the content the allow record would cover, so
@@ -65,11 +71,15 @@ impl TrustStore {
     }
 
     fn allow_record(&self, rc: &RcFile, local_definition: Option<&[u8]>) -> PathBuf {
-        self.dir.join("allow").join(allow_hash(rc, local_definition))
+        self.dir
+            .join("allow")
+            .join(allow_hash(rc, local_definition))
     }
 
     fn deny_record(&self, path: &Path) -> PathBuf {
-        self.dir.join("deny").join(hex(&Sha256::digest(path_bytes(path))))
+        self.dir
+            .join("deny")
+            .join(hex(&Sha256::digest(path_bytes(path))))
     }
 
     /// Old allow records of this path are dead weight once it is denied.

@@ -74,9 +74,19 @@ pub enum Builtin {
     FromBase64(ExprId),
     ToString(ExprId),
     Final(ExprId),
-    Validate { schema: ExprId, value: ExprId },
-    Open { provider: String, inputs: ExprId },
-    Rotate { provider: String, inputs: ExprId, state: Option<ExprId> },
+    Validate {
+        schema: ExprId,
+        value: ExprId,
+    },
+    Open {
+        provider: String,
+        inputs: ExprId,
+    },
+    Rotate {
+        provider: String,
+        inputs: ExprId,
+        state: Option<ExprId>,
+    },
 }
 
 #[derive(Debug)]
@@ -197,7 +207,11 @@ impl Builder {
     fn imports(&mut self, node: Node) -> Vec<Import> {
         let NodeKind::Array(items) = node.kind else {
             if !matches!(node.kind, NodeKind::Null) {
-                self.error("imports must be a list of environment names", node.pos, "imports".into());
+                self.error(
+                    "imports must be a list of environment names",
+                    node.pos,
+                    "imports".into(),
+                );
             }
             return Vec::new();
         };
@@ -223,7 +237,11 @@ impl Builder {
                             if scalar_key(&k).as_deref() == Some("merge") {
                                 match v.kind {
                                     NodeKind::Bool(b) => merge = b,
-                                    _ => self.error("merge must be a boolean", v.pos, format!("{path}.merge")),
+                                    _ => self.error(
+                                        "merge must be a boolean",
+                                        v.pos,
+                                        format!("{path}.merge"),
+                                    ),
                                 }
                             }
                         }
@@ -301,8 +319,8 @@ impl Builder {
                     .filter(|k| is_builtin_key(k))
                     .collect::<Vec<_>>();
                 if entries.len() == 1 && builtin_keys.len() == 1 {
-                    let (key, arg) = entries.into_iter().next().expect("one entry");
-                    return self.builtin(&builtin_keys[0], arg, key.pos, pos, path);
+                    let (_, arg) = entries.into_iter().next().expect("one entry");
+                    return self.builtin(&builtin_keys[0], arg, pos, path);
                 }
                 for key in builtin_keys {
                     self.error(
@@ -333,9 +351,10 @@ impl Builder {
         match parts.len() {
             0 => ExprKind::String(String::new()),
             1 if parts[0].access.is_none() => ExprKind::String(parts.pop().expect("one part").text),
-            1 if parts[0].text.is_empty() => {
-                ExprKind::Symbol(parts.pop().and_then(|p| p.access).expect("an access"), start)
-            }
+            1 if parts[0].text.is_empty() => ExprKind::Symbol(
+                parts.pop().and_then(|p| p.access).expect("an access"),
+                start,
+            ),
             _ => ExprKind::Interpolate(parts, start),
         }
     }
@@ -348,7 +367,11 @@ impl Builder {
                     match self.string(k, *quoted, key.pos, &path) {
                         ExprKind::String(s) => s,
                         _ => {
-                            self.error("object keys must be strings", key.pos, child_path(&path, Accessor::Key(k.clone())));
+                            self.error(
+                                "object keys must be strings",
+                                key.pos,
+                                child_path(&path, Accessor::Key(k.clone())),
+                            );
                             continue;
                         }
                     }
@@ -374,10 +397,9 @@ impl Builder {
 
     /// `node_pos`/`path` belong to the mapping holding the call; the
     /// argument's path is `path["fn::name"]`.
-    fn builtin(&mut self, name: &str, arg: Node, key_pos: Pos, node_pos: Pos, path: String) -> ExprId {
+    fn builtin(&mut self, name: &str, arg: Node, node_pos: Pos, path: String) -> ExprId {
         let arg_path = child_path(&path, Accessor::Key(name.to_string()));
         let arg_pos = arg.pos;
-        let _ = key_pos;
         let kind = match name {
             "fn::secret" => ExprKind::Builtin(Builtin::Secret(self.secret(arg, &arg_path))),
             "fn::join" | "fn::split" => match self.pair(name, arg, &arg_path) {
@@ -387,7 +409,11 @@ impl Builder {
             },
             "fn::concat" => {
                 if !matches!(arg.kind, NodeKind::Array(_)) {
-                    self.error("the argument to fn::concat must be an array of arrays", arg_pos, arg_path.clone());
+                    self.error(
+                        "the argument to fn::concat must be an array of arrays",
+                        arg_pos,
+                        arg_path.clone(),
+                    );
                 }
                 ExprKind::Builtin(Builtin::Concat(self.expr(arg, arg_path)))
             }
@@ -420,10 +446,11 @@ impl Builder {
 
     fn secret(&mut self, arg: Node, path: &str) -> Secret {
         match arg.kind {
-            NodeKind::String { value, quoted } => match self.string(&value, quoted, arg.pos, path) {
-                ExprKind::String(s) => return Secret::Plaintext(s),
-                _ => {}
-            },
+            NodeKind::String { value, quoted } => {
+                if let ExprKind::String(s) = self.string(&value, quoted, arg.pos, path) {
+                    return Secret::Plaintext(s);
+                }
+            }
             NodeKind::Object(entries) if entries.len() == 1 => {
                 let (key, value) = entries.into_iter().next().expect("one entry");
                 if let (Some("ciphertext"), NodeKind::String { value, .. }) =
@@ -434,7 +461,11 @@ impl Builder {
             }
             _ => {}
         }
-        self.error("secret values must be string literals", arg.pos, path.to_string());
+        self.error(
+            "secret values must be string literals",
+            arg.pos,
+            path.to_string(),
+        );
         Secret::Invalid
     }
 
@@ -476,14 +507,22 @@ impl Builder {
     fn validate(&mut self, arg: Node, path: String) -> ExprKind {
         let pos = arg.pos;
         let Ok(mut fields) = Self::fields(arg, &["schema", "value"]) else {
-            self.error("the argument to fn::validate must be an object with `schema` and `value`", pos, path);
+            self.error(
+                "the argument to fn::validate must be an object with `schema` and `value`",
+                pos,
+                path,
+            );
             return ExprKind::Invalid;
         };
         let value = fields.pop().flatten();
         let schema = fields.pop().flatten();
         for (name, field) in [("schema", &schema), ("value", &value)] {
             if field.is_none() {
-                self.error(format!("missing required property '{name}'"), pos, path.clone());
+                self.error(
+                    format!("missing required property '{name}'"),
+                    pos,
+                    path.clone(),
+                );
             }
         }
         let (Some(schema), Some(value)) = (schema, value) else {
@@ -499,7 +538,11 @@ impl Builder {
         let rotate = name.starts_with("fn::rotate");
         let pos = arg.pos;
         let Ok(mut fields) = Self::fields(arg, &["provider", "inputs", "state"]) else {
-            self.error(format!("the argument to {name} must be an object"), pos, path);
+            self.error(
+                format!("the argument to {name} must be an object"),
+                pos,
+                path,
+            );
             return ExprKind::Invalid;
         };
         let state = fields.pop().flatten();

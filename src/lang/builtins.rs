@@ -62,9 +62,14 @@ impl Evaluator<'_> {
                     return unknown_like(&v);
                 };
                 match B64.decode(s.as_bytes()) {
-                    Ok(bytes) => Val::string(String::from_utf8_lossy(&bytes).into_owned()).with_secret(v.secret),
+                    Ok(bytes) => Val::string(String::from_utf8_lossy(&bytes).into_owned())
+                        .with_secret(v.secret),
                     Err(e) => {
-                        self.expr_error(env, *arg, format!("decoding base64 string: {}", base64_error(&e)));
+                        self.expr_error(
+                            env,
+                            *arg,
+                            format!("decoding base64 string: {}", base64_error(&e)),
+                        );
                         unknown_like(&v)
                     }
                 }
@@ -123,7 +128,11 @@ impl Evaluator<'_> {
             }
             ok = false;
             let at = element_exprs.as_ref().map_or(list_id, |ids| ids[i]);
-            self.expr_error(env, at, format!("expected {want}, got {}", item.type_name()));
+            self.expr_error(
+                env,
+                at,
+                format!("expected {want}, got {}", item.type_name()),
+            );
         }
         ok
     }
@@ -175,7 +184,9 @@ impl Evaluator<'_> {
         let parts: Vec<Val> = if d.is_empty() {
             s.chars().map(|c| Val::string(c.to_string())).collect()
         } else {
-            s.split(d.as_str()).map(|p| Val::string(p.to_string())).collect()
+            s.split(d.as_str())
+                .map(|p| Val::string(p.to_string()))
+                .collect()
         };
         Val::new(VKind::Array(parts)).with_secret(secret)
     }

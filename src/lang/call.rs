@@ -45,7 +45,9 @@ impl Evaluator<'_> {
                     (ExprKind::Object(props), Accessor::Key(k)) => {
                         props.iter().find(|(name, _)| name == k).map(|(_, c)| *c)
                     }
-                    (ExprKind::Array(items), Accessor::Index(i)) => usize::try_from(*i).ok().and_then(|i| items.get(i).copied()),
+                    (ExprKind::Array(items), Accessor::Index(i)) => {
+                        usize::try_from(*i).ok().and_then(|i| items.get(i).copied())
+                    }
                     _ => None,
                 };
                 match child {
@@ -175,12 +177,17 @@ impl Evaluator<'_> {
         }
     }
 
-    fn block_on<T>(&mut self, future: impl std::future::Future<Output = Result<T, ProviderError>>) -> Result<T, ProviderError> {
+    fn block_on<T>(
+        &mut self,
+        future: impl std::future::Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
         if self.runtime.is_none() {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| ProviderError(format!("cannot start the async runtime for providers: {e}")))?;
+                .map_err(|e| {
+                    ProviderError(format!("cannot start the async runtime for providers: {e}"))
+                })?;
             self.runtime = Some(runtime);
         }
         match &self.runtime {
@@ -196,7 +203,10 @@ fn nullable(schema: Json) -> Json {
     let already = schema
         .get("oneOf")
         .and_then(Json::as_array)
-        .is_some_and(|alts| alts.iter().any(|a| a.get("type").and_then(Json::as_str) == Some("null")));
+        .is_some_and(|alts| {
+            alts.iter()
+                .any(|a| a.get("type").and_then(Json::as_str) == Some("null"))
+        });
     if already {
         schema
     } else {

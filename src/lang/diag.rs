@@ -33,9 +33,11 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
         };
         match &self.file {
-            Some(file) if self.line > 0 => {
-                write!(f, "{file}:{}:{}: {sev}: {}", self.line, self.column, self.summary)?
-            }
+            Some(file) if self.line > 0 => write!(
+                f,
+                "{file}:{}:{}: {sev}: {}",
+                self.line, self.column, self.summary
+            )?,
             Some(file) => write!(f, "{file}: {sev}: {}", self.summary)?,
             None => write!(f, "{sev}: {}", self.summary)?,
         }

@@ -111,7 +111,8 @@ impl<'a> Evaluator<'a> {
         let name = self.root_name.clone();
         self.envs.insert(name.clone(), Slot::InProgress);
         let value = self.eval_env(&name, doc);
-        self.envs.insert(name, Slot::Done(value.clone().map(Rc::new)));
+        self.envs
+            .insert(name, Slot::Done(value.clone().map(Rc::new)));
         value
     }
 
@@ -170,7 +171,11 @@ impl<'a> Evaluator<'a> {
             } => map,
             _ => BTreeMap::new(),
         };
-        let root = if self.root_name == "<yaml>" { name } else { &self.root_name };
+        let root = if self.root_name == "<yaml>" {
+            name
+        } else {
+            &self.root_name
+        };
         let named = |n: &str| {
             Val::new(VKind::Object(BTreeMap::from([(
                 "name".to_string(),
@@ -220,7 +225,8 @@ impl<'a> Evaluator<'a> {
             None => None,
         };
         let value = value.map(Rc::new);
-        self.envs.insert(name.to_string(), Slot::Done(value.clone()));
+        self.envs
+            .insert(name.to_string(), Slot::Done(value.clone()));
         value
     }
 
@@ -232,7 +238,13 @@ impl<'a> Evaluator<'a> {
     }
 
     fn warn_final(&mut self, file: &str, pos: Pos, path: &str) {
-        self.diag(Severity::Warning, file, pos, path, "cannot override final value".into());
+        self.diag(
+            Severity::Warning,
+            file,
+            pos,
+            path,
+            "cannot override final value".into(),
+        );
     }
 
     /// Evaluates expression `id`, layered over `base` (the value the same
@@ -244,7 +256,11 @@ impl<'a> Evaluator<'a> {
                 let expr = &env.doc.exprs[id];
                 let property = expr.path.strip_prefix("values").unwrap_or(&expr.path);
                 let property = property.strip_prefix('.').unwrap_or(property);
-                let (pos, path, summary) = (expr.pos, expr.path.clone(), format!("cyclic reference to {property}"));
+                let (pos, path, summary) = (
+                    expr.pos,
+                    expr.path.clone(),
+                    format!("cyclic reference to {property}"),
+                );
                 self.error(&env.name, pos, &path, summary);
                 return Val::unknown();
             }
@@ -280,7 +296,12 @@ impl<'a> Evaluator<'a> {
 
     /// Own keys in sorted order, each over its counterpart in `base`, then
     /// the keys only `base` has, marked inherited.
-    fn eval_object(&mut self, env: &mut Env, props: &[(String, ExprId)], base: Option<&Val>) -> Val {
+    fn eval_object(
+        &mut self,
+        env: &mut Env,
+        props: &[(String, ExprId)],
+        base: Option<&Val>,
+    ) -> Val {
         let mut props: Vec<&(String, ExprId)> = props.iter().collect();
         props.sort_by(|a, b| a.0.cmp(&b.0));
         let mut map = BTreeMap::new();
@@ -308,7 +329,10 @@ impl<'a> Evaluator<'a> {
             ExprKind::Number(n) => Val::new(VKind::Number(*n)),
             ExprKind::String(s) => Val::string(s.clone()),
             ExprKind::Array(items) => {
-                let items = items.iter().map(|item| self.eval(env, *item, None)).collect();
+                let items = items
+                    .iter()
+                    .map(|item| self.eval(env, *item, None))
+                    .collect();
                 Val::new(VKind::Array(items))
             }
             ExprKind::Object(props) => self.eval_object(env, props, None),
@@ -330,7 +354,11 @@ impl<'a> Evaluator<'a> {
                         out.push_str(&v.to_value(true).to_text());
                     }
                 }
-                let v = if unknown { Val::unknown() } else { Val::string(out) };
+                let v = if unknown {
+                    Val::unknown()
+                } else {
+                    Val::string(out)
+                };
                 v.with_secret(secret)
             }
             ExprKind::Builtin(b) => self.eval_builtin(env, id, b),
@@ -353,7 +381,9 @@ impl<'a> Evaluator<'a> {
                 let (Some(project), Some(name)) = (rest.first(), rest.get(1)) else {
                     return Val::unknown();
                 };
-                let (Accessor::Key(project), Accessor::Key(name)) = (&project.accessor, &name.accessor) else {
+                let (Accessor::Key(project), Accessor::Key(name)) =
+                    (&project.accessor, &name.accessor)
+                else {
                     return Val::unknown();
                 };
                 let target = format!("{project}/{name}");
@@ -371,7 +401,12 @@ impl<'a> Evaluator<'a> {
                 }
                 None => {
                     let base = env.base.as_deref().cloned();
-                    (Cursor::Val(base.unwrap_or_else(|| Val::new(VKind::Object(BTreeMap::new())))), access.steps.as_slice())
+                    (
+                        Cursor::Val(
+                            base.unwrap_or_else(|| Val::new(VKind::Object(BTreeMap::new()))),
+                        ),
+                        access.steps.as_slice(),
+                    )
                 }
             },
         };
@@ -388,13 +423,23 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Applies one accessor; `None` (after reporting) when it fails.
-    fn step(&mut self, env: &mut Env, id: ExprId, cursor: Cursor, step: &Step, pos: Pos) -> Option<Cursor> {
+    fn step(
+        &mut self,
+        env: &mut Env,
+        id: ExprId,
+        cursor: Cursor,
+        step: &Step,
+        pos: Pos,
+    ) -> Option<Cursor> {
         let value = match cursor {
             Cursor::Expr(target, base) if !base.as_ref().is_some_and(|b| b.fin) => {
                 match (&env.doc.exprs[target].kind, &step.accessor) {
                     (ExprKind::Object(props), Accessor::Key(k)) => {
                         if let Some((_, child)) = props.iter().find(|(name, _)| name == k) {
-                            return Some(Cursor::Expr(*child, base.and_then(|b| b.get(k).cloned())));
+                            return Some(Cursor::Expr(
+                                *child,
+                                base.and_then(|b| b.get(k).cloned()),
+                            ));
                         }
                         if let Some(v) = base.as_ref().and_then(|b| b.get(k)) {
                             return Some(Cursor::Val(v.clone()));
@@ -411,7 +456,8 @@ impl<'a> Evaluator<'a> {
                         let i = self.index(env, id, pos, *i, items.len())?;
                         return Some(Cursor::Expr(items[i], None));
                     }
-                    (ExprKind::Object(_), Accessor::Index(_)) | (ExprKind::Array(_), Accessor::Key(_)) => {
+                    (ExprKind::Object(_), Accessor::Index(_))
+                    | (ExprKind::Array(_), Accessor::Key(_)) => {
                         self.wrong_accessor(env, id, pos, &step.accessor);
                         return None;
                     }
@@ -443,7 +489,12 @@ impl<'a> Evaluator<'a> {
                 None
             }
             _ => {
-                self.access_error(env, id, pos, "receiver must be an array or an object".into());
+                self.access_error(
+                    env,
+                    id,
+                    pos,
+                    "receiver must be an array or an object".into(),
+                );
                 None
             }
         }

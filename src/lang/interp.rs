@@ -220,7 +220,10 @@ impl Scan<'_> {
             match parse_index(&text) {
                 Some(i) => Some(Accessor::Index(i)),
                 None => {
-                    self.error("numeric subscript must be a positive base-10 integer", start);
+                    self.error(
+                        "numeric subscript must be a positive base-10 integer",
+                        start,
+                    );
                     None
                 }
             }
@@ -284,7 +287,11 @@ mod tests {
     use super::*;
 
     fn messages(s: &str) -> Vec<(&'static str, usize)> {
-        parse(s).1.into_iter().map(|e| (e.message, e.offset)).collect()
+        parse(s)
+            .1
+            .into_iter()
+            .map(|e| (e.message, e.offset))
+            .collect()
     }
 
     #[test]
@@ -308,12 +315,18 @@ mod tests {
                 (MISSING_BRACE, 13)
             ]
         );
-        assert_eq!(messages("${array[1}"), vec![("subscript is missing closing bracket ']'", 7)]);
+        assert_eq!(
+            messages("${array[1}"),
+            vec![("subscript is missing closing bracket ']'", 7)]
+        );
         assert_eq!(
             messages("${array[notAnIndex]}"),
             vec![("numeric subscript must be a positive base-10 integer", 8)]
         );
-        assert_eq!(messages("${2.[\"bad\"]}"), vec![("property name must not be empty", 3)]);
+        assert_eq!(
+            messages("${2.[\"bad\"]}"),
+            vec![("property name must not be empty", 3)]
+        );
         assert!(messages("${}").is_empty());
         assert!(messages("${.bad}").is_empty());
         assert_eq!(messages("${[2]}").len(), 1);

@@ -98,7 +98,10 @@ impl<'s> Validator<'s> {
         }
         if let Some(Json::Array(options)) = s.get("enum") {
             if !options.iter().any(|o| equals(value, o)) {
-                self.fail(format!("expected one of {}", compact(&Json::Array(options.clone()))));
+                self.fail(format!(
+                    "expected one of {}",
+                    compact(&Json::Array(options.clone()))
+                ));
             }
         }
         if let Some(Json::Array(all)) = s.get("allOf") {
@@ -176,17 +179,26 @@ impl<'s> Validator<'s> {
 
     fn check_string(&mut self, text: &str, s: &serde_json::Map<String, Json>) {
         let len = text.chars().count() as u64;
-        if let Some(min) = s.get("minLength").and_then(Json::as_u64).filter(|m| len < *m) {
+        if let Some(min) = s
+            .get("minLength")
+            .and_then(Json::as_u64)
+            .filter(|m| len < *m)
+        {
             self.fail(format!("expected a string of at least length {min}"));
         }
-        if let Some(max) = s.get("maxLength").and_then(Json::as_u64).filter(|m| len > *m) {
+        if let Some(max) = s
+            .get("maxLength")
+            .and_then(Json::as_u64)
+            .filter(|m| len > *m)
+        {
             self.fail(format!("expected a string of at most length {max}"));
         }
         if let Some(Json::String(pattern)) = s.get("pattern") {
             match regex_lite::Regex::new(pattern) {
-                Ok(re) if !re.is_match(text) => {
-                    self.fail(format!("string must match the pattern {}", text::go_quote(pattern)))
-                }
+                Ok(re) if !re.is_match(text) => self.fail(format!(
+                    "string must match the pattern {}",
+                    text::go_quote(pattern)
+                )),
                 Ok(_) => {}
                 Err(e) => self.fail(format!("invalid pattern {}: {e}", text::go_quote(pattern))),
             }
@@ -195,10 +207,18 @@ impl<'s> Validator<'s> {
 
     fn check_array(&mut self, items: &[Value], s: &'s serde_json::Map<String, Json>) {
         let len = items.len() as u64;
-        if let Some(min) = s.get("minItems").and_then(Json::as_u64).filter(|m| len < *m) {
+        if let Some(min) = s
+            .get("minItems")
+            .and_then(Json::as_u64)
+            .filter(|m| len < *m)
+        {
             self.fail(format!("expected an array with at least {min} items"));
         }
-        if let Some(max) = s.get("maxItems").and_then(Json::as_u64).filter(|m| len > *m) {
+        if let Some(max) = s
+            .get("maxItems")
+            .and_then(Json::as_u64)
+            .filter(|m| len > *m)
+        {
             self.fail(format!("expected an array with at most {max} items"));
         }
         let prefix = match s.get("prefixItems") {
@@ -221,17 +241,34 @@ impl<'s> Validator<'s> {
         }
     }
 
-    fn check_map(&mut self, map: &std::collections::BTreeMap<String, Value>, s: &'s serde_json::Map<String, Json>) {
+    fn check_map(
+        &mut self,
+        map: &std::collections::BTreeMap<String, Value>,
+        s: &'s serde_json::Map<String, Json>,
+    ) {
         let len = map.len() as u64;
-        if let Some(min) = s.get("minProperties").and_then(Json::as_u64).filter(|m| len < *m) {
+        if let Some(min) = s
+            .get("minProperties")
+            .and_then(Json::as_u64)
+            .filter(|m| len < *m)
+        {
             self.fail(format!("expected an object with at least {min} properties"));
         }
-        if let Some(max) = s.get("maxProperties").and_then(Json::as_u64).filter(|m| len > *m) {
+        if let Some(max) = s
+            .get("maxProperties")
+            .and_then(Json::as_u64)
+            .filter(|m| len > *m)
+        {
             self.fail(format!("expected an object with at most {max} properties"));
         }
         let mut missing: Vec<&str> = Vec::new();
         if let Some(Json::Array(required)) = s.get("required") {
-            missing.extend(required.iter().filter_map(Json::as_str).filter(|r| !map.contains_key(*r)));
+            missing.extend(
+                required
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .filter(|r| !map.contains_key(*r)),
+            );
         }
         if let Some(Json::Object(deps)) = s.get("dependentRequired") {
             for (k, needed) in deps {
@@ -247,7 +284,10 @@ impl<'s> Validator<'s> {
             }
         }
         if !missing.is_empty() {
-            self.fail(format!("missing required properties: {}", missing.join(", ")));
+            self.fail(format!(
+                "missing required properties: {}",
+                missing.join(", ")
+            ));
         }
         let props = s.get("properties").and_then(Json::as_object);
         for (k, item) in map {
@@ -294,7 +334,9 @@ fn equals(value: &Value, j: &Json) -> bool {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| equals(x, y))
         }
         (Kind::Object(a), Json::Object(b)) => {
-            a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| equals(x, y)))
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, x)| b.get(k).is_some_and(|y| equals(x, y)))
         }
         _ => false,
     }
@@ -318,13 +360,19 @@ mod tests {
 
     #[test]
     fn esc_messages() {
-        assert_eq!(messages(json!(null), json!({"type": "boolean"})), ["expected boolean, got null"]);
+        assert_eq!(
+            messages(json!(null), json!({"type": "boolean"})),
+            ["expected boolean, got null"]
+        );
         assert_eq!(
             messages(json!({}), json!({"type": "object", "required": ["foo"]})),
             ["missing required properties: foo"]
         );
         assert_eq!(
-            messages(json!(false), json!({"anyOf": [{"type": "string"}, {"type": "number"}]})),
+            messages(
+                json!(false),
+                json!({"anyOf": [{"type": "string"}, {"type": "number"}]})
+            ),
             [
                 "expected string, got boolean",
                 "expected number, got boolean",
@@ -335,7 +383,11 @@ mod tests {
             messages(json!(1), json!({"type": "number", "maximum": 0})),
             ["expected a number less than or equal to0"]
         );
-        assert!(messages(json!("foo42"), json!({"type": "string", "pattern": "^foo[0-9]+$"})).is_empty());
+        assert!(messages(
+            json!("foo42"),
+            json!({"type": "string", "pattern": "^foo[0-9]+$"})
+        )
+        .is_empty());
     }
 
     #[test]
@@ -344,6 +396,9 @@ mod tests {
             &Value::from_json(&json!({"a": [1, "x"]})),
             &json!({"properties": {"a": {"items": {"type": "number"}}}}),
         );
-        assert_eq!(v[0].path, vec![Accessor::Key("a".into()), Accessor::Index(1)]);
+        assert_eq!(
+            v[0].path,
+            vec![Accessor::Key("a".into()), Accessor::Index(1)]
+        );
     }
 }

@@ -36,7 +36,10 @@ pub enum NodeKind {
     Number(Number),
     /// `quoted` is true for every non-plain style: the column of the text
     /// then starts one character after `pos`.
-    String { value: String, quoted: bool },
+    String {
+        value: String,
+        quoted: bool,
+    },
     Array(Vec<Node>),
     /// Keys are kept in order, duplicates included: later stages decide.
     Object(Vec<(Node, Node)>),
@@ -96,7 +99,10 @@ fn position_of(source: &[u8], offset: usize) -> Pos {
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     Pos { line, column }
 }
 
@@ -219,7 +225,9 @@ fn resolve_scalar(value: String, style: TScalarStyle, tag: Option<&str>) -> Node
                 _ => string(value),
             }
         }
-        Some("int") | Some("float") => return parse_number(&value).map_or_else(|| string(value), NodeKind::Number),
+        Some("int") | Some("float") => {
+            return parse_number(&value).map_or_else(|| string(value), NodeKind::Number)
+        }
         Some(_) => return string(value),
         None if !plain => return string(value),
         None => {}
@@ -248,12 +256,20 @@ fn parse_number(s: &str) -> Option<Number> {
     }
     match digits {
         ".inf" | ".Inf" | ".INF" => {
-            return Some(Number::Float(if neg { f64::NEG_INFINITY } else { f64::INFINITY }))
+            return Some(Number::Float(if neg {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }))
         }
         ".nan" | ".NaN" | ".NAN" if s == digits => return Some(Number::Float(f64::NAN)),
         _ => {}
     }
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+    if digits.is_empty()
+        || !digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+    {
         return None;
     }
     if !digits.as_bytes()[0].is_ascii_digit() && !digits.starts_with('.') {
@@ -291,8 +307,12 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let root = parse(b"values:\n  a: b\n").unwrap().unwrap();
-        let NodeKind::Object(entries) = root.kind else { panic!() };
-        let NodeKind::Object(inner) = &entries[0].1.kind else { panic!() };
+        let NodeKind::Object(entries) = root.kind else {
+            panic!()
+        };
+        let NodeKind::Object(inner) = &entries[0].1.kind else {
+            panic!()
+        };
         assert_eq!(inner[0].1.pos, Pos { line: 2, column: 6 });
     }
 
@@ -311,10 +331,16 @@ mod tests {
 
     #[test]
     fn refuses_aliases_deep_nesting_and_bad_utf8() {
-        assert!(parse(b"a: &x 1\nb: *x\n").unwrap_err().message.contains("alias"));
+        assert!(parse(b"a: &x 1\nb: *x\n")
+            .unwrap_err()
+            .message
+            .contains("alias"));
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         let err = parse(deep.as_bytes()).unwrap_err().message;
-        assert!(err.contains("deeper") || err.contains("recursion limit"), "{err}");
+        assert!(
+            err.contains("deeper") || err.contains("recursion limit"),
+            "{err}"
+        );
         let block: String = (0..300).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
         let err = parse(block.as_bytes()).unwrap_err().message;
         assert!(err.contains("deeper than 256 levels"), "{err}");

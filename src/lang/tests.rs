@@ -24,7 +24,11 @@ impl Loader for Memory {
 struct Expiring;
 
 impl Provider for Expiring {
-    fn open<'a>(&'a self, inputs: &'a Value, _: &'a Context) -> BoxFuture<'a, Result<Opened, ProviderError>> {
+    fn open<'a>(
+        &'a self,
+        inputs: &'a Value,
+        _: &'a Context,
+    ) -> BoxFuture<'a, Result<Opened, ProviderError>> {
         Box::pin(async move {
             let expires = match inputs.get("expires").map(|v| &v.kind) {
                 Some(Kind::Number(Number::Int(t))) => Some(*t),
@@ -46,7 +50,12 @@ fn eval_with(source: &str, others: &[(&'static str, &'static str)]) -> Evaluated
         decrypter: None,
         context: Value::object([]),
     };
-    evaluate("app/dev", source.as_bytes(), &Memory(others.iter().copied().collect()), &options)
+    evaluate(
+        "app/dev",
+        source.as_bytes(),
+        &Memory(others.iter().copied().collect()),
+        &options,
+    )
 }
 
 fn summaries(e: &Evaluated) -> Vec<String> {
@@ -57,7 +66,10 @@ fn summaries(e: &Evaluated) -> Vec<String> {
 fn earliest_expiry_wins_across_imports() {
     let e = eval_with(
         "imports: [base]\nvalues:\n  a:\n    fn::open::expiring: {expires: 2000}\n",
-        &[("base", "values:\n  b:\n    fn::open::expiring: {expires: 1000}\n")],
+        &[(
+            "base",
+            "values:\n  b:\n    fn::open::expiring: {expires: 1000}\n",
+        )],
     );
     assert!(!e.has_errors(), "{:?}", e.diagnostics);
     assert_eq!(e.expires_at, Some(1000));
@@ -103,13 +115,19 @@ fn oversized_and_non_utf8_definitions_are_refused_with_a_position() {
 
 #[test]
 fn missing_imports_and_unknown_builtins_are_diagnosed_where_written() {
-    let e = eval_with("imports:\n  - nope\nvalues:\n  a: {fn::frobnicate: 1}\n", &[]);
+    let e = eval_with(
+        "imports:\n  - nope\nvalues:\n  a: {fn::frobnicate: 1}\n",
+        &[],
+    );
     let d = e
         .diagnostics
         .iter()
         .find(|d| d.missing_environment.as_deref() == Some("nope"))
         .expect("a missing-environment diagnostic");
-    assert_eq!((d.file.as_deref(), d.line, d.column), (Some("app/dev"), 2, 5));
+    assert_eq!(
+        (d.file.as_deref(), d.line, d.column),
+        (Some("app/dev"), 2, 5)
+    );
     assert!(summaries(&e).contains(&"'fn::' is a reserved prefix".to_string()));
     assert_eq!(e.value.unwrap().get("a").map(|v| v.unknown), Some(true));
 }
@@ -120,7 +138,11 @@ fn ciphertext_without_a_decrypter_says_what_to_do() {
         "values:\n  p:\n    fn::secret:\n      ciphertext: ZXNjeAAAAAHo9e705fKyKo30VQ==\n",
         &[],
     );
-    assert!(summaries(&e)[0].starts_with("decrypting: "), "{:?}", summaries(&e));
+    assert!(
+        summaries(&e)[0].starts_with("decrypting: "),
+        "{:?}",
+        summaries(&e)
+    );
     let p = e.value.unwrap();
     let p = p.get("p").unwrap();
     assert!(p.secret && p.unknown);

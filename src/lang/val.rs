@@ -109,7 +109,9 @@ impl Val {
             VKind::Bool(b) => Kind::Bool(*b),
             VKind::Number(n) => Kind::Number(*n),
             VKind::String(s) => Kind::String(s.clone()),
-            VKind::Array(items) => Kind::Array(items.iter().map(|v| v.to_value(own_only)).collect()),
+            VKind::Array(items) => {
+                Kind::Array(items.iter().map(|v| v.to_value(own_only)).collect())
+            }
             VKind::Object(map) => Kind::Object(
                 map.iter()
                     .filter(|(_, v)| !(own_only && v.inherited))
@@ -131,7 +133,11 @@ impl Val {
             Kind::Number(n) => VKind::Number(*n),
             Kind::String(s) => VKind::String(s.clone()),
             Kind::Array(items) => VKind::Array(items.iter().map(Val::from_value).collect()),
-            Kind::Object(map) => VKind::Object(map.iter().map(|(k, v)| (k.clone(), Val::from_value(v))).collect()),
+            Kind::Object(map) => VKind::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Val::from_value(v)))
+                    .collect(),
+            ),
         };
         Val {
             secret: v.secret,
