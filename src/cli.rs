@@ -1,0 +1,233 @@
+//! Every command-line type, in one place (completions and man pages are
+//! generated from these).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Pulumi ESC environments in your shell: per-project variables and
+/// short-lived cloud credentials.
+///
+/// ENV is a reference `[org/][project/]env`: `env` is in project `default`
+/// of your default org (`local`, or `defaultOrg` in the config file).
+/// Definitions live in `<config>/environments/<org>/<project>/<env>.yaml`;
+/// set ESCSH_HOME to keep everything under one directory.
+#[derive(Debug, Parser)]
+#[command(name = "escsh", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate an environment and print its value, secrets revealed.
+    Open(OpenArgs),
+    /// Run a command with an environment's variables and files.
+    Run(RunArgs),
+    /// Manage environment definitions in the local store.
+    #[command(subcommand)]
+    Env(EnvCommand),
+    /// Print the shell hook to load from your shell's startup file.
+    ///
+    /// bash: `eval "$(escsh hook bash)"` in ~/.bashrc; zsh: `eval "$(escsh hook zsh)"`
+    /// in ~/.zshrc; fish: `escsh hook fish | source` in config.fish. Put it last.
+    Hook(ShellArgs),
+    /// Print the statements that bring this shell up to date (the hook runs this).
+    #[command(hide = true)]
+    Export(ShellArgs),
+    /// Allow the `.escrc` that applies here (or in DIR) to load, as it is now.
+    Allow(DirArgs),
+    /// Never load the `.escrc` that applies here (or in DIR), even after edits.
+    Deny(DirArgs),
+    /// Re-open this directory's environment now; every shell picks it up at its next prompt.
+    Reload,
+    /// Show the `.escrc` here, its trust, what is loaded (names only) and the expiry.
+    Status(StatusArgs),
+    /// Re-open an `.escrc`'s environment in the background (the hook starts this).
+    #[command(hide = true)]
+    Refresh(RefreshArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellName {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[arg(value_enum)]
+    pub shell: ShellName,
+}
+
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// A directory (or `.escrc` file); the current directory by default.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    pub rc: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The value as JSON, 2-space indented, keys sorted.
+    Json,
+    /// The value as YAML.
+    Yaml,
+    /// `NAME='value'` lines of the environmentVariables and files.
+    Dotenv,
+    /// `export NAME='value'` lines to eval in bash or zsh.
+    Shell,
+    /// The value's text, as ESC's fn::toString renders it.
+    String,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// The environment, `[org/][project/]env`.
+    pub env: String,
+    /// A property path such as `app.url`, `items[0]` or `a["key-1"]`
+    /// (not with dotenv or shell).
+    pub path: Option<String>,
+    #[arg(short, long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+}
+
+/// ENV may be followed by escsh options, then `--` and the command. `${path}`
+/// in arguments is replaced by that value of the environment (quote it
+/// against your shell: `escsh run e -- echo '${app.url}'`; `$$` is a `$`).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The environment, `[org/][project/]env`.
+    pub env: String,
+    /// Pass the command's output through untouched (same as --no-redact).
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Do not replace secret values by `[secret]` in piped output. Output
+    /// to a terminal is never redacted.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// The command and its arguments; run directly, not through a shell.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// List the environments, one reference per line.
+    Ls,
+    /// Create an environment from a file or a commented template.
+    Init(EnvInitArgs),
+    /// Show an environment's definition and its value (secrets hidden).
+    Get(EnvGetArgs),
+    /// Edit a definition with $VISUAL or $EDITOR; it is checked before it is saved.
+    Edit(EnvEditArgs),
+    /// Set one value in a definition.
+    ///
+    /// The definition is rewritten from its parsed YAML: comments and
+    /// formatting are not kept. Use `env edit` to keep them.
+    Set(EnvSetArgs),
+    /// Remove an environment's definition.
+    Rm(EnvRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnvInitArgs {
+    pub env: String,
+    /// Read the definition from this file (`-` for stdin).
+    #[arg(long, short)]
+    pub file: Option<PathBuf>,
+    /// Save the definition even if it has errors.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvGetArgs {
+    pub env: String,
+    /// Print only the value at this property path.
+    pub path: Option<String>,
+    /// Show secret values instead of `[secret]`.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvEditArgs {
+    pub env: String,
+    /// Save the edit even if it has errors or the stored definition changed meanwhile.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvSetArgs {
+    pub env: String,
+    /// Where under `values`, e.g. `app.url` or `environmentVariables.FOO`.
+    pub path: String,
+    /// A YAML value (`8080`, `true`, `hello`); see --string.
+    #[arg(allow_hyphen_values = true)]
+    pub value: String,
+    /// Store the value as a secret (`fn::secret`); implies --string.
+    #[arg(long)]
+    pub secret: bool,
+    /// Store VALUE as a string even if it reads as a number, boolean or null.
+    #[arg(long)]
+    pub string: bool,
+    /// Save even if the result has errors.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvRmArgs {
+    pub env: String,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_takes_everything_after_the_command() {
+        let cli = Cli::try_parse_from(["escsh", "run", "e", "-i", "--", "ls", "-l", "--no-redact"])
+            .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!()
+        };
+        assert!(args.interactive && !args.no_redact);
+        assert_eq!(args.command, ["ls", "-l", "--no-redact"]);
+        let cli = Cli::try_parse_from(["escsh", "run", "e", "echo", "-n", "x"]).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.command, ["echo", "-n", "x"]);
+    }
+}

@@ -1,0 +1,143 @@
+//! `escsh env set NAME PATH VALUE`: change one value of a definition.
+//!
+//! The definition is parsed and re-serialized with serde_yaml, so comments
+//! and formatting are lost; `env edit` keeps them.
+
+use anyhow::{bail, Context as _, Result};
+use serde_yaml::{Mapping, Value as Yaml};
+
+use super::env::check_before_save;
+use super::App;
+use crate::access::{self, Accessor, PathDisplay};
+use crate::cli::EnvSetArgs;
+
+pub fn set(app: &App, args: &EnvSetArgs) -> Result<()> {
+    let env = app.reference(&args.env)?;
+    let path = access::parse_path(&args.path)
+        .with_context(|| format!("invalid property path \"{}\"", args.path))?;
+    if path.is_empty() {
+        bail!("the property path is empty; name a value under `values`, e.g. app.url");
+    }
+    let value = new_value(args)?;
+    let original = app.store.read(&env)?;
+    let updated = set_in_definition(&original, &path, value)?;
+    check_before_save(app, &env, updated.as_bytes(), args.force)?;
+    app.store.write(&env, updated.as_bytes())?;
+    if has_comments(&original) {
+        eprintln!("escsh: note: comments in {env} were not kept (`env set` rewrites the YAML; `env edit` keeps them)");
+    }
+    Ok(())
+}
+
+fn new_value(args: &EnvSetArgs) -> Result<Yaml> {
+    if args.secret {
+        let mut m = Mapping::new();
+        m.insert(Yaml::from("fn::secret"), Yaml::String(args.value.clone()));
+        return Ok(Yaml::Mapping(m));
+    }
+    if args.string {
+        return Ok(Yaml::String(args.value.clone()));
+    }
+    // Never echo the value in an error: it may be a secret.
+    serde_yaml::from_str(&args.value)
+        .map_err(|_| anyhow::anyhow!("VALUE is not valid YAML; pass --string to store it as text"))
+}
+
+/// Sets `values.<path>` in the YAML document `source`, creating missing
+/// mappings on the way; returns the new document.
+pub fn set_in_definition(source: &[u8], path: &[Accessor], value: Yaml) -> Result<String> {
+    let mut doc: Yaml = if source.iter().all(u8::is_ascii_whitespace) {
+        Yaml::Null
+    } else {
+        serde_yaml::from_slice(source)
+            .context("the definition is not valid YAML; fix it with `escsh env edit`")?
+    };
+    if doc.is_null() {
+        doc = Yaml::Mapping(Mapping::new());
+    }
+    let Yaml::Mapping(root) = &mut doc else {
+        bail!("the definition is not a YAML mapping; fix it with `escsh env edit`");
+    };
+    // Top-level keys are matched case-insensitively, as ESC does.
+    let key = root
+        .keys()
+        .find(|k| k.as_str().is_some_and(|s| s.eq_ignore_ascii_case("values")))
+        .cloned()
+        .unwrap_or_else(|| Yaml::from("values"));
+    let mut node = root.entry(key).or_insert(Yaml::Null);
+    for (i, step) in path.iter().enumerate() {
+        let here = || PathDisplay(&path[..i]).to_string();
+        if node.is_null() && matches!(step, Accessor::Key(_)) {
+            *node = Yaml::Mapping(Mapping::new());
+        }
+        node = match (node, step) {
+            (Yaml::Mapping(m), Accessor::Key(k)) => {
+                m.entry(Yaml::from(k.as_str())).or_insert(Yaml::Null)
+            }
+            (Yaml::Sequence(items), Accessor::Index(n)) => {
+                let len = items.len();
+                let idx = usize::try_from(*n)
+                    .ok()
+                    .filter(|&i| i <= len)
+                    .with_context(|| {
+                        format!(
+                            "index {n} is out of range at values.{} (length {len})",
+                            here()
+                        )
+                    })?;
+                if idx == len {
+                    items.push(Yaml::Null);
+                }
+                &mut items[idx]
+            }
+            (_, Accessor::Index(_)) => bail!("values.{} is not a list", here()),
+            (_, Accessor::Key(_)) => bail!(
+                "values.{} is neither a mapping nor empty; cannot set a key in it",
+                here()
+            ),
+        };
+    }
+    *node = value;
+    serde_yaml::to_string(&doc).context("rendering the definition")
+}
+
+fn has_comments(source: &[u8]) -> bool {
+    String::from_utf8_lossy(source)
+        .lines()
+        .any(|l| l.trim_start().starts_with('#'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(src: &str, path: &str, value: &str) -> Result<String> {
+        let v: Yaml = serde_yaml::from_str(value).unwrap();
+        set_in_definition(src.as_bytes(), &access::parse_path(path).unwrap(), v)
+    }
+
+    #[test]
+    fn creates_and_replaces() {
+        let out = set("", "app.url", "https://x").unwrap();
+        assert_eq!(out, "values:\n  app:\n    url: https://x\n");
+        let out = set("imports: [a]\nValues:\n  n: 1\n", "n", "2").unwrap();
+        assert_eq!(out, "imports:\n- a\nValues:\n  n: 2\n");
+        let out = set("values:\n  l: [1]\n", "l[1]", "x").unwrap();
+        assert_eq!(out, "values:\n  l:\n  - 1\n  - x\n");
+        let out = set(
+            "values:\n  a:\n    b:\n      fn::secret: s\n",
+            "a[\"k.1\"]",
+            "1",
+        )
+        .unwrap();
+        assert!(out.contains("k.1: 1"), "{out}");
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_do() {
+        assert!(set("values:\n  a: 1\n", "a.b", "x").is_err());
+        assert!(set("values:\n  l: []\n", "l[5]", "x").is_err());
+        assert!(set("- a\n", "a", "x").is_err());
+        assert!(set("values: [\n", "a", "x").is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! Parses the command line, dispatches to `commands`, and turns the outcome
+//! into an exit code. Nothing else happens here.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use escsh::cli::{Cli, Command, EnvCommand, ShellName};
+use escsh::commands::{self, App, EvalFailed};
+use escsh::reference::RefError;
+use escsh::run::RunError;
+use escsh::shell::{Shell, ShellError};
+use escsh::store::StoreError;
+
+/// Exit codes beyond the child's own (for `run`).
+const FAILURE: u8 = 1;
+/// Usage errors and environments with errors, as clap uses 2 for usage.
+const INVALID: u8 = 2;
+const NOT_EXECUTABLE: u8 = 126;
+const NOT_FOUND: u8 = 127;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => report(&err),
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    if let Command::Hook(args) = &cli.command {
+        return commands::hook::hook(shell(args.shell)).map(|()| 0);
+    }
+    let app = App::from_env()?;
+    let mut out = io::stdout().lock();
+    match cli.command {
+        Command::Open(args) => commands::open::run(&app, &args, &mut out).map(|()| 0),
+        Command::Run(args) => {
+            drop(out);
+            commands::run::run(&app, &args)
+        }
+        Command::Env(cmd) => match cmd {
+            EnvCommand::Ls => commands::env::ls(&app, &mut out),
+            EnvCommand::Init(args) => commands::env::init(&app, &args),
+            EnvCommand::Get(args) => commands::env::get(&app, &args, &mut out),
+            EnvCommand::Edit(args) => commands::env_edit::edit(&app, &args),
+            EnvCommand::Set(args) => commands::env_set::set(&app, &args),
+            EnvCommand::Rm(args) => commands::env::rm(&app, &args),
+        }
+        .map(|()| 0),
+        Command::Hook(_) => Ok(0),
+        Command::Export(args) => commands::hook::export(&app, shell(args.shell)).map(|()| 0),
+        Command::Allow(args) => commands::hook::allow(&app, args.dir.as_deref()).map(|()| 0),
+        Command::Deny(args) => commands::hook::deny(&app, args.dir.as_deref()).map(|()| 0),
+        Command::Reload => commands::hook::reload(&app).map(|()| 0),
+        Command::Status(args) => commands::hook::status(&app, args.json).map(|()| 0),
+        Command::Refresh(args) => commands::hook::refresh(&app, &args.rc).map(|()| 0),
+    }
+}
+
+fn shell(name: ShellName) -> Shell {
+    match name {
+        ShellName::Bash => Shell::Bash,
+        ShellName::Zsh => Shell::Zsh,
+        ShellName::Fish => Shell::Fish,
+    }
+}
+
+fn report(err: &anyhow::Error) -> ExitCode {
+    // The reader went away (`escsh open e | head -1`): nothing to say.
+    let broken_pipe = err
+        .chain()
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe);
+    if broken_pipe {
+        return ExitCode::SUCCESS;
+    }
+    let _ = writeln!(io::stderr(), "escsh: error: {err:#}");
+    ExitCode::from(exit_code(err))
+}
+
+fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<EvalFailed>() || cause.is::<RefError>() || cause.is::<ShellError>() {
+            return INVALID;
+        }
+        if let Some(e) = cause.downcast_ref::<RunError>() {
+            return match e {
+                RunError::NotFound(_) => NOT_FOUND,
+                RunError::NotExecutable(_) => NOT_EXECUTABLE,
+            };
+        }
+        if cause.is::<StoreError>() {
+            return FAILURE;
+        }
+    }
+    FAILURE
+}

@@ -1,0 +1,143 @@
+//! Rendering variables for shells to `eval`. Each shell has its own file
+//! with its quoting rules; this module picks one and checks what every shell
+//! needs (valid names, no NUL bytes).
+
+pub mod fish;
+pub mod posix;
+
+/// The shells escsh renders for. (fish comes with the hook; it gets its own
+/// file beside `posix.rs` and a variant here.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShellError {
+    #[error(
+        "\"{0}\" is not a valid shell variable name (use letters, digits and '_', not starting with a digit); rename it in the environment"
+    )]
+    BadName(String),
+    #[error("the value of {0} contains a NUL byte, which no shell variable can hold")]
+    Nul(String),
+}
+
+/// Names must be `[A-Za-z_][A-Za-z0-9_]*`: anything else would be executed
+/// as code, or refused by the shell, once `eval`ed.
+pub fn check_name(name: &str) -> Result<(), ShellError> {
+    let mut bytes = name.bytes();
+    let first_ok = matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_');
+    if first_ok && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(())
+    } else {
+        Err(ShellError::BadName(name.to_string()))
+    }
+}
+
+fn check(name: &str, value: &[u8]) -> Result<(), ShellError> {
+    check_name(name)?;
+    if value.contains(&0) {
+        return Err(ShellError::Nul(name.to_string()));
+    }
+    Ok(())
+}
+
+impl Shell {
+    /// `value` as one word of this shell's syntax.
+    pub fn quote(self, value: &[u8]) -> String {
+        match self {
+            Shell::Bash | Shell::Zsh => posix::quote(value),
+            Shell::Fish => fish::quote(value),
+        }
+    }
+
+    /// A statement that sets and exports `name` (no trailing newline).
+    pub fn export(self, name: &str, value: &[u8]) -> Result<String, ShellError> {
+        check(name, value)?;
+        Ok(match self {
+            Shell::Bash | Shell::Zsh => posix::export(name, value),
+            Shell::Fish => fish::export(name, value),
+        })
+    }
+
+    /// A statement that removes `name` from the environment.
+    pub fn unset(self, name: &str) -> Result<String, ShellError> {
+        check_name(name)?;
+        Ok(match self {
+            Shell::Bash | Shell::Zsh => format!("unset {name}"),
+            Shell::Fish => fish::unset(name),
+        })
+    }
+
+    /// Sets a global, not exported, shell variable (the hook's own
+    /// bookkeeping; `name` is escsh's, not the user's).
+    pub fn assign_local(self, name: &str, value: &[u8]) -> String {
+        let q = self.quote(value);
+        match self {
+            Shell::Bash => format!("{name}={q}"),
+            Shell::Zsh => format!("typeset -g {name}={q}"),
+            Shell::Fish => format!("set -g {name} {q}"),
+        }
+    }
+
+    /// The same for a list of words.
+    pub fn assign_local_list(self, name: &str, values: &[Vec<u8>]) -> String {
+        let words: Vec<String> = values.iter().map(|v| self.quote(v)).collect();
+        let words = words.join(" ");
+        match self {
+            Shell::Bash => format!("{name}=({words})"),
+            Shell::Zsh => format!("typeset -ga {name}; {name}=({words})"),
+            Shell::Fish => format!("set -g {name} {words}"),
+        }
+    }
+}
+
+/// The hook script for `shell`, with `@ESCSH@` standing for the quoted
+/// path of the binary. The scripts are real files under `shells/`, so they
+/// can be read and linted on their own.
+pub fn hook_script(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Bash => include_str!("../../shells/escsh.bash"),
+        Shell::Zsh => include_str!("../../shells/escsh.zsh"),
+        Shell::Fish => include_str!("../../shells/escsh.fish"),
+    }
+}
+
+/// A `NAME=value` line in the same quoting as the POSIX shells, so a dotenv
+/// file can also be sourced by bash and zsh.
+pub fn dotenv_line(name: &str, value: &[u8]) -> Result<String, ShellError> {
+    check(name, value)?;
+    Ok(posix::assign(name, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["A", "_x", "a1_B"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1A", "A-B", "A B", "A=B", "$(x)", "é"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nul_is_refused_without_the_value() {
+        let err = Shell::Bash
+            .export("X", b"sec\0ret")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains('X') && !err.contains("sec"), "{err}");
+    }
+
+    #[test]
+    fn lines() {
+        assert_eq!(Shell::Zsh.export("X", b"a b").unwrap(), "export X='a b'");
+        assert_eq!(dotenv_line("X", b"it's").unwrap(), "X='it'\\''s'");
+    }
+}
