@@ -5,12 +5,16 @@
 //! only when it meets `fn::open`), [`projection`] picks the variables and
 //! files, and the consumers (`open`, `run`, the shell hook) render them.
 
+pub mod access;
 pub mod cli;
 pub mod commands;
+pub mod fsutil;
+pub mod hook;
 pub mod lang;
 pub mod paths;
 pub mod projection;
 pub mod providers;
+pub mod redact;
 pub mod reference;
 pub mod run;
 pub mod shell;

@@ -57,7 +57,11 @@ pub trait Provider: Send + Sync {
         None
     }
 
-    fn open<'a>(&'a self, inputs: &'a Value, ctx: &'a Context) -> BoxFuture<'a, Result<Opened, ProviderError>>;
+    fn open<'a>(
+        &'a self,
+        inputs: &'a Value,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Opened, ProviderError>>;
 }
 
 pub trait Rotator: Send + Sync {
