@@ -7,27 +7,6 @@
 
 __escsh_bin=@ESCSH@
 
-__escsh_now() {
-    if [[ -n ${EPOCHSECONDS-} ]]; then
-        __escsh_t=$EPOCHSECONDS
-    else
-        printf -v __escsh_t '%(%s)T' -1
-    fi
-}
-
-# Succeeds when the last export may be out of date.
-__escsh_stale() {
-    [[ "$PWD" != "${__escsh_pwd-}" || "${ESCSH_STATE-}" != "${__escsh_state-}" ]] && return 0
-    local __escsh_t
-    __escsh_now
-    ((__escsh_t >= ${__escsh_deadline:-0})) && return 0
-    local __escsh_f
-    for __escsh_f in ${__escsh_watch[@]+"${__escsh_watch[@]}"}; do
-        [[ $__escsh_f -nt ${__escsh_stamp-} ]] && return 0
-    done
-    return 1
-}
-
 __escsh_export() {
     # Never trace: the statements carry values.
     local __escsh_x=
@@ -45,9 +24,26 @@ __escsh_export() {
     if [[ -n $__escsh_x ]]; then set -x; fi
 }
 
+# The fast path: builtins only, one function call, no subshell.
 __escsh_hook() {
-    local __escsh_ret=$?
-    if __escsh_stale; then __escsh_export; fi
+    local __escsh_ret=$? __escsh_now __escsh_f
+    if [[ "$PWD" == "${__escsh_pwd-}" && "${ESCSH_STATE-}" == "${__escsh_state-}" ]]; then
+        if [[ -n ${EPOCHSECONDS-} ]]; then
+            __escsh_now=$EPOCHSECONDS
+        else
+            printf -v __escsh_now '%(%s)T' -1
+        fi
+        if ((__escsh_now < ${__escsh_deadline:-0})); then
+            for __escsh_f in ${__escsh_watch[@]+"${__escsh_watch[@]}"}; do
+                if [[ $__escsh_f -nt ${__escsh_stamp-} ]]; then
+                    __escsh_export
+                    return $__escsh_ret
+                fi
+            done
+            return $__escsh_ret
+        fi
+    fi
+    __escsh_export
     return $__escsh_ret
 }
 

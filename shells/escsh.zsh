@@ -8,18 +8,6 @@
 typeset -g __escsh_bin=@ESCSH@
 zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null
 
-# Succeeds when the last export may be out of date.
-__escsh_stale() {
-    emulate -L zsh
-    [[ "$PWD" != "${__escsh_pwd-}" || "${ESCSH_STATE-}" != "${__escsh_state-}" ]] && return 0
-    (( ${EPOCHSECONDS:-0} >= ${__escsh_deadline:-0} )) && return 0
-    local f
-    for f in "${(@)__escsh_watch}"; do
-        [[ $f -nt ${__escsh_stamp-} ]] && return 0
-    done
-    return 1
-}
-
 __escsh_export() {
     # Never trace (the statements carry values); a ^C must not leave half
     # of them applied. Both settings end with the function.
@@ -30,8 +18,21 @@ __escsh_export() {
     eval "$__escsh_out"
 }
 
+# The fast path: builtins only, no subshell.
 __escsh_hook() {
-    if __escsh_stale; then __escsh_export; fi
+    local f
+    if [[ "$PWD" == "${__escsh_pwd-}" && "${ESCSH_STATE-}" == "${__escsh_state-}" ]] &&
+        (( ${EPOCHSECONDS:-0} < ${__escsh_deadline:-0} )); then
+        # `[@]`, not `(@)`: under KSH_ARRAYS `${(@)a}` is the first element only.
+        for f in "${__escsh_watch[@]}"; do
+            if [[ $f -nt ${__escsh_stamp-} ]]; then
+                __escsh_export
+                return
+            fi
+        done
+        return
+    fi
+    __escsh_export
 }
 
 autoload -Uz add-zsh-hook

@@ -132,8 +132,8 @@ fn decide(
         }
         Target::Reference(_) => None,
     };
+    // allow and deny bump the generation file, which is watched already.
     let trust = TrustStore::new(inputs.paths.data_dir());
-    watch.extend(trust.records(&rc, local.as_deref()));
     match trust.status(&rc, local.as_deref()) {
         Trust::Allowed => {}
         Trust::Denied => return none(watch),

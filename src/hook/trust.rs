@@ -55,15 +55,6 @@ impl TrustStore {
         fsutil::write_atomic(&self.deny_record(rc_path), path_bytes(rc_path))
     }
 
-    /// The files whose appearance or disappearance changes the answer for
-    /// this `.escrc` (watched by the shell hook).
-    pub fn records(&self, rc: &RcFile, local_definition: Option<&[u8]>) -> [PathBuf; 2] {
-        [
-            self.allow_record(rc, local_definition),
-            self.deny_record(&rc.path),
-        ]
-    }
-
     /// A short fingerprint of the content the allow record would cover, so
     /// "not allowed" is said once per content.
     pub fn content_id(rc: &RcFile, local_definition: Option<&[u8]>) -> String {

@@ -37,7 +37,18 @@ pub struct ParseError {
     pub offset: usize,
 }
 
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (at character {})", self.message, self.offset + 1)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
 pub const MISSING_BRACE: &str = "missing closing brace '}' in interpolation";
+/// In a bare path there is no brace to close: what ends an access early
+/// (whitespace, a stray character or `}`) is simply out of place.
+pub const UNEXPECTED_IN_PATH: &str = "unexpected character in property path";
 
 /// Splits `s` into parts. A string without accesses gives one part (its
 /// text with `$$` unescaped) or none when empty.
@@ -79,11 +90,31 @@ pub fn parse(s: &str) -> (Vec<Part>, Vec<ParseError>) {
 /// Parses a bare access path such as `a.b[0]["c"]` (no `${}`), as `open ENV
 /// PATH` takes it. `None` when it does not parse cleanly.
 pub fn parse_path(path: &str) -> Option<Access> {
-    let (mut parts, errors) = parse(&format!("${{{path}}}"));
-    if !errors.is_empty() || parts.len() != 1 || !parts[0].text.is_empty() {
-        return None;
+    try_parse_path(path).ok()
+}
+
+/// [`parse_path`] with the first grammar error; offsets count characters
+/// of `path`.
+pub fn try_parse_path(path: &str) -> Result<Access, ParseError> {
+    // The path is read as the inside of `${...}`: the closing brace we add
+    // is what ends it, so a `}` before it leaves text behind.
+    let chars: Vec<char> = path.chars().chain(['}']).collect();
+    let mut scan = Scan {
+        chars: &chars,
+        at: 0,
+        errors: Vec::new(),
+    };
+    let access = scan.access();
+    let unexpected = |offset| ParseError {
+        message: UNEXPECTED_IN_PATH,
+        offset,
+    };
+    match scan.errors.into_iter().next() {
+        Some(e) if e.message == MISSING_BRACE => Err(unexpected(e.offset)),
+        Some(e) => Err(e),
+        None if scan.at < chars.len() => Err(unexpected(scan.at - 1)),
+        None => Ok(access),
     }
-    parts.pop()?.access
 }
 
 struct Scan<'a> {
@@ -245,11 +276,17 @@ fn parse_index(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
+impl Access {
+    /// The accessors without their offsets.
+    pub fn accessors(&self) -> Vec<Accessor> {
+        self.steps.iter().map(|s| s.accessor.clone()).collect()
+    }
+}
+
 impl std::fmt::Display for Access {
     /// ESC path syntax: `a.b[0]["k-1"]`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let accessors: Vec<Accessor> = self.steps.iter().map(|s| s.accessor.clone()).collect();
-        f.write_str(&path_string(&accessors))
+        f.write_str(&path_string(&self.accessors()))
     }
 }
 
@@ -337,5 +374,25 @@ mod tests {
         let access = parse_path("x[\"k-1\"][0].y").unwrap();
         assert_eq!(access.to_string(), "x[\"k-1\"][0].y");
         assert!(parse_path("a b").is_none());
+    }
+
+    #[test]
+    fn bare_paths_report_their_first_error() {
+        let err = |p: &str| {
+            let e = try_parse_path(p).unwrap_err();
+            (e.message, e.offset)
+        };
+        assert_eq!(err("a b"), (UNEXPECTED_IN_PATH, 1));
+        assert_eq!(err("a[0]x"), (UNEXPECTED_IN_PATH, 4));
+        assert_eq!(err("a}b"), (UNEXPECTED_IN_PATH, 1));
+        assert_eq!(err("a.").0, "property name must not be empty");
+        assert_eq!(err("a[1").0, "subscript is missing closing bracket ']'");
+        assert_eq!(err("a[\"x"), ("key subscript is missing closing quote '\"'", 2));
+        let key = try_parse_path("[\"a}b\"].c").unwrap();
+        assert_eq!(
+            key.accessors(),
+            [Accessor::Key("a}b".into()), Accessor::Key("c".into())]
+        );
+        assert_eq!(key.steps[1].offset, 7);
     }
 }
