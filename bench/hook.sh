@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# What the shell hook costs a prompt: escsh beside direnv and mise (when
+# they are installed), measured the same way in one run.
+#
+#   bench/hook.sh [path/to/escsh]      (default: target/release/escsh)
+#
+# Whole-process cases use `hyperfine -N` in a minimal environment (env -i)
+# with a private HOME; each tool gets a project with 5 plain variables. The
+# in-shell case times the hook function itself inside bash, which is what a
+# prompt really pays. This script installs nothing: it says what is missing.
+set -euo pipefail
+
+escsh=$(realpath "${1:-target/release/escsh}")
+runs=${RUNS:-50}
+loops=${LOOPS:-2000}
+direnv=$(command -v direnv || true)
+mise=${MISE:-$(command -v mise || true)}
+command -v hyperfine >/dev/null || { echo "bench/hook.sh: needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
+[[ -x $escsh ]] || { echo "bench/hook.sh: $escsh not found: cargo build --release" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+home=$work/home
+mkdir -p "$home" "$work/esc/proj" "$work/direnv/proj" "$work/mise/proj" "$work/json"
+base=(env -i "PATH=/usr/bin:/bin" "HOME=$home" "TERM=dumb" "ESCSH_HOME=$home/escsh" "XDG_CONFIG_HOME=$home/.config" "XDG_DATA_HOME=$home/.local/share" "XDG_CACHE_HOME=$home/.cache" "XDG_STATE_HOME=$home/.local/state")
+
+# Fixtures: 5 variables each.
+mkdir -p "$home/escsh/environments/local/bench"
+{
+    echo "values:"
+    echo "  environmentVariables:"
+    for i in 1 2 3 4 5; do echo "    BENCH_$i: value-$i"; done
+} >"$home/escsh/environments/local/bench/five.yaml"
+echo "bench/five" >"$work/esc/proj/.escrc"
+"${base[@]}" "$escsh" allow "$work/esc/proj" 2>/dev/null
+(cd "$work/esc/proj" && "${base[@]}" "$escsh" export bash >/dev/null 2>&1) # warm the cache
+
+if [[ -n $direnv ]]; then
+    for i in 1 2 3 4 5; do echo "export BENCH_$i=value-$i"; done >"$work/direnv/proj/.envrc"
+    (cd "$work/direnv/proj" && "${base[@]}" "$direnv" allow . 2>/dev/null)
+fi
+if [[ -n $mise ]]; then
+    { echo "[env]"; for i in 1 2 3 4 5; do echo "BENCH_$i = \"value-$i\""; done; } >"$work/mise/proj/mise.toml"
+    (cd "$work/mise/proj" && "${base[@]}" "$mise" trust -q . 2>/dev/null)
+fi
+
+# measure NAME DIR SETUP COMMAND: SETUP is bash code run first (in DIR) whose
+# exported results the measured command inherits.
+measure() {
+    local name=$1 dir=$2 setup=$3 cmd=$4
+    (cd "$dir" && "${base[@]}" bash -c "$setup
+        exec hyperfine -N --style none --warmup 3 --runs $runs --export-json '$work/json/$name.json' '$cmd'" >/dev/null 2>&1) ||
+        echo "bench/hook.sh: $name failed" >&2
+}
+
+# inshell NAME DIR SETUP HOOKFN: microseconds per call of the hook function.
+inshell() {
+    local name=$1 dir=$2 setup=$3 fn=$4 n=${5:-$loops}
+    (cd "$dir" && "${base[@]}" bash -c "$setup
+        $fn >/dev/null 2>&1; $fn >/dev/null 2>&1
+        s=\$EPOCHREALTIME
+        for ((i = 0; i < $n; i++)); do $fn; done >/dev/null 2>&1
+        e=\$EPOCHREALTIME
+        echo \"\$(( (\${e/./} - \${s/./}) / $n ))\"" >"$work/json/$name.us") 2>/dev/null ||
+        echo "bench/hook.sh: $name failed" >&2
+}
+
+p=$work/esc/proj
+measure floor-true "$work" "" "/bin/true"
+measure escsh-enter "$p" "" "$escsh export bash"
+measure escsh-steady "$p" "eval \"\$($escsh export bash 2>/dev/null)\"" "$escsh export bash"
+measure escsh-leave "$work" "cd $p; eval \"\$($escsh export bash 2>/dev/null)\"; cd $work" "$escsh export bash"
+inshell escsh-noop "$p" "eval \"\$($escsh hook bash)\"; __escsh_hook" "__escsh_hook"
+
+if [[ -n $direnv ]]; then
+    d=$work/direnv/proj
+    measure direnv-enter "$d" "" "$direnv export bash"
+    measure direnv-steady "$d" "eval \"\$($direnv export bash 2>/dev/null)\"" "$direnv export bash"
+    measure direnv-leave "$work" "cd $d; eval \"\$($direnv export bash 2>/dev/null)\"; cd $work" "$direnv export bash"
+    inshell direnv-noop "$d" "eval \"\$($direnv hook bash)\"; _direnv_hook" "_direnv_hook" 300
+fi
+if [[ -n $mise ]]; then
+    m=$work/mise/proj
+    act="eval \"\$($mise activate bash)\""
+    measure mise-enter "$m" "$act" "$mise hook-env -s bash"
+    measure mise-steady "$m" "$act; eval \"\$($mise hook-env -s bash 2>/dev/null)\"" "$mise hook-env -s bash"
+    measure mise-leave "$work" "cd $m; $act; eval \"\$($mise hook-env -s bash 2>/dev/null)\"; cd $work" "$mise hook-env -s bash"
+    inshell mise-noop "$m" "$act; _mise_hook" "_mise_hook" 300
+fi
+
+python3 - "$work/json" "$escsh" "${direnv:-}" "${mise:-}" <<'EOF'
+import json, os, sys, subprocess
+d = sys.argv[1]
+def ms(name):
+    p = os.path.join(d, name + ".json")
+    if not os.path.exists(p):
+        return "–"
+    r = json.load(open(p))["results"][0]
+    t = sorted(r["times"])
+    return f"{r['median']*1000:.2f} ({t[0]*1000:.2f}–{t[-1]*1000:.2f})"
+def us(name):
+    p = os.path.join(d, name + ".us")
+    return f"{int(open(p).read().strip()):,} µs" if os.path.exists(p) and open(p).read().strip() else "–"
+def version(cmd, *args):
+    try:
+        return subprocess.run([cmd, *args], capture_output=True, text=True).stdout.split("\n")[0].strip()
+    except Exception:
+        return "not installed"
+tools = [("escsh", "escsh", version(sys.argv[2], "--version"))]
+if sys.argv[3]: tools.append(("direnv", "direnv", "direnv " + version(sys.argv[3], "version")))
+if sys.argv[4]: tools.append(("mise", "mise", "mise " + version(sys.argv[4], "--version")))
+print("| tool | no-op prompt, in bash | steady (process) | enter, 5 vars (process) | leave (process) |")
+print("|---|---|---|---|---|")
+for key, label, ver in tools:
+    print(f"| {ver} | {us(key + '-noop')} | {ms(key + '-steady')} | {ms(key + '-enter')} | {ms(key + '-leave')} |")
+print(f"| bare process (`/bin/true`) | | {ms('floor-true')} | | |")
+print()
+print("Process columns: milliseconds, median (min–max) of `hyperfine -N`. The no-op column is the")
+print("hook function called in a loop inside bash: escsh decides without starting a process;")
+print("direnv and mise start their binary at every prompt.")
+EOF
