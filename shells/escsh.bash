@@ -2,7 +2,7 @@
 #
 # At each prompt the hook decides with builtins alone whether anything can
 # have changed (directory, ESCSH_STATE, refresh deadline, watched files newer
-# than escsh's stamp). Only then does it run `escsh export bash` and eval
+# than escsh's stamp or gone, an .escrc appearing). Only then does it run `escsh export bash` and eval
 # what that prints: export/unset statements and the hook's own bookkeeping.
 
 __escsh_bin=@ESCSH@
@@ -35,7 +35,13 @@ __escsh_hook() {
         fi
         if ((__escsh_now < ${__escsh_deadline:-0})); then
             for __escsh_f in ${__escsh_watch[@]+"${__escsh_watch[@]}"}; do
-                if [[ $__escsh_f -nt ${__escsh_stamp-} ]]; then
+                if [[ ! -e $__escsh_f || $__escsh_f -nt ${__escsh_stamp-} ]]; then
+                    __escsh_export
+                    return $__escsh_ret
+                fi
+            done
+            for __escsh_f in ${__escsh_absent[@]+"${__escsh_absent[@]}"}; do
+                if [[ -e $__escsh_f ]]; then
                     __escsh_export
                     return $__escsh_ret
                 fi

@@ -14,9 +14,11 @@ function __escsh_stale
     set -l age (path mtime --relative -- $__escsh_stamp 2>/dev/null); or return 0
     test $age -ge $__escsh_ttl; and return 0
     for f in $__escsh_watch
-        test -e $f; or continue
-        set -l m (path mtime -- $f)
-        test "$m" -ge "$__escsh_stamp_mtime"; and return 0
+        test -e $f; or return 0
+        test $f -nt $__escsh_stamp; and return 0
+    end
+    for f in $__escsh_absent
+        test -e $f; and return 0
     end
     return 1
 end

@@ -25,7 +25,13 @@ __escsh_hook() {
         (( ${EPOCHSECONDS:-0} < ${__escsh_deadline:-0} )); then
         # `[@]`, not `(@)`: under KSH_ARRAYS `${(@)a}` is the first element only.
         for f in "${__escsh_watch[@]}"; do
-            if [[ $f -nt ${__escsh_stamp-} ]]; then
+            if [[ ! -e $f || $f -nt ${__escsh_stamp-} ]]; then
+                __escsh_export
+                return
+            fi
+        done
+        for f in "${__escsh_absent[@]}"; do
+            if [[ -e $f ]]; then
                 __escsh_export
                 return
             fi

@@ -103,10 +103,10 @@ fn decide(
         deadline: NEVER,
     };
     let Some(rc) = rc::find(&inputs.cwd) else {
-        watch.extend(rc::dirs_between(&inputs.cwd, None));
+        watch.extend(candidates(&inputs.cwd, None));
         return none(watch);
     };
-    watch.extend(rc::dirs_between(&inputs.cwd, Some(rc.dir())));
+    watch.extend(candidates(&inputs.cwd, Some(rc.dir())));
     watch.push(rc.path.clone());
     let settings = match rc::parse(&rc) {
         Ok(s) => s,
@@ -233,6 +233,18 @@ fn decide(
     }
 }
 
+/// Where a nearer `.escrc` could appear: in each directory from `cwd` up
+/// to (not including) the one that applies, or up to the root. Watching
+/// the files rather than the directories keeps busy directories such as
+/// `/tmp` or `$HOME` from waking the hook.
+fn candidates(cwd: &Path, applies: Option<&Path>) -> Vec<PathBuf> {
+    rc::dirs_between(cwd, applies)
+        .into_iter()
+        .filter(|d| Some(d.as_path()) != applies)
+        .map(|d| d.join(rc::FILE_NAME))
+        .collect()
+}
+
 /// The cached entry while its definitions are unchanged; otherwise opens
 /// now, under the lock, so concurrent shells open once.
 fn obtain(
@@ -330,15 +342,34 @@ fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
             inputs.now
         )),
     };
-    crate::fsutil::write_atomic(&stamp, b"")?;
-    // One second in the past: a file changed later in this same second is
-    // still newer than the stamp for shells that compare whole seconds.
-    let when =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs((inputs.now - 1).max(0) as u64);
-    std::fs::File::options()
+    if let Some(dir) = stamp.parent() {
+        crate::fsutil::create_private_dir_all(dir)?;
+    }
+    // Only its time matters: no content, no fsync on the prompt's path. It
+    // is touched last, after this export wrote what it writes (the cache),
+    // so only later changes are newer (bash, zsh and fish compare
+    // nanoseconds). The kernel picks the time (UTIME_NOW): it stamps files
+    // from a coarse clock, and a precise time of ours could be later than
+    // the stamp of a file changed just after us.
+    let file = std::fs::File::options()
         .write(true)
-        .open(&stamp)?
-        .set_modified(when)?;
+        .create(true)
+        .truncate(false)
+        .open(&stamp)?;
+    let now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: libc::UTIME_NOW,
+    };
+    // SAFETY: futimens reads two timespecs from the array, which outlives the call.
+    if unsafe {
+        libc::futimens(
+            std::os::unix::io::AsRawFd::as_raw_fd(&file),
+            [now, now].as_ptr(),
+        )
+    } != 0
+    {
+        return Err(std::io::Error::last_os_error());
+    }
     Ok(stamp)
 }
 
@@ -390,16 +421,17 @@ fn render(
     lines.push(sh.assign_local("__escsh_state", state.as_bytes()));
     lines.push(sh.assign_local("__escsh_stamp", &path_text(stamp)));
     lines.push(sh.assign_local("__escsh_prev", encode_prev(&out.shell_prev).as_bytes()));
-    let watch: Vec<Vec<u8>> = decision.watch.iter().map(|p| path_text(p)).collect();
-    lines.push(sh.assign_local_list("__escsh_watch", &watch));
+    // Files that exist must stay and not change; files that do not must not appear.
+    let (present, absent): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        decision.watch.iter().partition(|p| p.exists());
+    let present: Vec<Vec<u8>> = present.iter().map(|p| path_text(p)).collect();
+    let absent: Vec<Vec<u8>> = absent.iter().map(|p| path_text(p)).collect();
+    lines.push(sh.assign_local_list("__escsh_watch", &present));
+    lines.push(sh.assign_local_list("__escsh_absent", &absent));
     lines.push(sh.assign_local("__escsh_deadline", decision.deadline.to_string().as_bytes()));
     // fish has no clock: it compares the stamp's age with a time to live.
-    let ttl = decision.deadline.saturating_sub(inputs.now - 1);
+    let ttl = decision.deadline.saturating_sub(inputs.now);
     lines.push(sh.assign_local("__escsh_ttl", ttl.to_string().as_bytes()));
-    lines.push(sh.assign_local(
-        "__escsh_stamp_mtime",
-        (inputs.now - 1).to_string().as_bytes(),
-    ));
     lines.push(String::new());
     Ok(lines.join("\n"))
 }

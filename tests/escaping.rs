@@ -1,0 +1,210 @@
+//! Property test of the quoting in `escsh::shell`: batches of random byte
+//! strings (no NUL) are rendered as `export` statements, eval'd by each real
+//! shell under `LC_ALL=C` and `LC_ALL=C.UTF-8`, and a child process (`env
+//! -0`) must receive exactly the same bytes. Nothing in a value may run:
+//! a `pwned` file must never appear.
+
+mod shellkit;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use escsh::shell::Shell;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use shellkit::Sh;
+
+/// Bytes that matter to some shell's parser, weighted up.
+fn byte() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        4 => prop::sample::select(b"'\"\\$`!{}()[]*?~#;&|<> %^=-".to_vec()),
+        2 => prop::sample::select(b"\n\r\t".to_vec()),
+        2 => 1u8..0x20,
+        1 => Just(0x7fu8),
+        3 => 0x80u8..=0xff,
+        4 => 0x20u8..0x7f,
+    ]
+}
+
+/// A value: random bytes, sometimes with valid UTF-8 text mixed in.
+fn value() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => byte().prop_map(|b| vec![b]),
+        1 => prop::sample::select(vec!["é", "✓", "🚀", "\u{a0}", "\u{2028}", "x\u{301}"])
+            .prop_map(|s| s.as_bytes().to_vec()),
+        1 => prop::sample::select(vec!["\\x41", "\\X41", "\\'", "'\\''", "$'", "\\u0041", "%s", "$(id)"])
+            .prop_map(|s| s.as_bytes().to_vec()),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("escsh-escaping-")
+        .tempdir()
+        .unwrap()
+}
+
+/// Values every batch carries: a trailing backslash (which would swallow
+/// a closing quote) right before attempts to break out and run `touch`.
+fn hostile(dir: &Path) -> Vec<Vec<u8>> {
+    let pwned = dir.join("pwned");
+    let p = pwned.display();
+    vec![
+        b"ends with a backslash\\".to_vec(),
+        format!("; touch {p} #").into_bytes(),
+        format!("'; touch {p} #").into_bytes(),
+        format!("\\'; touch {p}; echo '").into_bytes(),
+        format!("\"; touch {p} #").into_bytes(),
+        format!("$(touch {p})`touch {p}`").into_bytes(),
+        b"\\".to_vec(),
+    ]
+}
+
+fn shell_of(sh: Sh) -> Shell {
+    match sh {
+        Sh::Bash => Shell::Bash,
+        Sh::Zsh => Shell::Zsh,
+        Sh::Fish => Shell::Fish,
+    }
+}
+
+/// Evals `script` in `sh` under `locale`, then returns the environment a
+/// child sees.
+fn child_env(
+    sh: Sh,
+    locale: &str,
+    script: &str,
+    dir: &Path,
+) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, String> {
+    let script = format!("{script}\nexec env -0\n");
+    let mut cmd = match sh {
+        Sh::Bash => {
+            let mut c = Command::new("bash");
+            c.args(["--norc", "--noprofile", "-c", &script]);
+            c
+        }
+        Sh::Zsh => {
+            let mut c = Command::new("zsh");
+            c.args(["-f", "-c", &script]);
+            c
+        }
+        Sh::Fish => {
+            let mut c = Command::new("fish");
+            c.args(["--no-config", "-c", &script]);
+            c
+        }
+    };
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = cmd
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", &home)
+        .env("LC_ALL", locale)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(format!(
+            "{} exited with {}: {}",
+            sh.name(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut env = BTreeMap::new();
+    for entry in out.stdout.split(|&b| b == 0).filter(|e| !e.is_empty()) {
+        let eq = entry.iter().position(|&b| b == b'=').unwrap_or(entry.len());
+        env.insert(
+            entry[..eq].to_vec(),
+            entry[(eq + 1).min(entry.len())..].to_vec(),
+        );
+    }
+    Ok(env)
+}
+
+fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestCaseError> {
+    let values: Vec<Vec<u8>> = hostile(dir)
+        .into_iter()
+        .chain(batch.iter().cloned())
+        .collect();
+    for &sh in shells {
+        let lines: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| shell_of(sh).export(&format!("ESCAPED_{i}"), v).unwrap())
+            .collect();
+        let script = lines.join("\n");
+        prop_assert!(
+            script.is_ascii(),
+            "{} rendered non-ASCII: {script}",
+            sh.name()
+        );
+        for locale in ["C", "C.UTF-8"] {
+            let env = child_env(sh, locale, &script, dir)
+                .map_err(|e| TestCaseError::fail(format!("{e}\nscript:\n{script}")))?;
+            for (i, want) in values.iter().enumerate() {
+                let name = format!("ESCAPED_{i}");
+                let got = env.get(name.as_bytes());
+                prop_assert_eq!(
+                    got,
+                    Some(want),
+                    "{} LC_ALL={}: {} differs\nwant {:?}\ngot  {:?}\nstatement: {}",
+                    sh.name(),
+                    locale,
+                    name,
+                    String::from_utf8_lossy(want),
+                    got.map(|g| String::from_utf8_lossy(g).into_owned()),
+                    lines[i]
+                );
+            }
+            prop_assert!(
+                !dir.join("pwned").exists(),
+                "{} LC_ALL={locale} ran code from a value\nscript:\n{script}",
+                sh.name()
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn exported_values_round_trip_in_real_shells() {
+    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish]
+        .into_iter()
+        .filter(|&sh| shellkit::available(sh))
+        .collect();
+    if shells.is_empty() {
+        return;
+    }
+    let config = Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let batches = prop::collection::vec(value(), 1..8);
+    let dir = scratch();
+    let result = runner.run(&batches, |batch| check_batch(&shells, &batch, dir.path()));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// The whole byte range (but NUL) in one value, and each byte alone.
+#[test]
+fn every_byte_round_trips() {
+    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish]
+        .into_iter()
+        .filter(|&sh| shellkit::available(sh))
+        .collect();
+    let mut batch: Vec<Vec<u8>> = vec![(1u8..=255).collect(), (1u8..=255).rev().collect()];
+    batch.extend((1u8..=255).map(|b| vec![b]));
+    let dir = scratch();
+    if let Err(e) = check_batch(&shells, &batch, dir.path()) {
+        panic!("{e}");
+    }
+}

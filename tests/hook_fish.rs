@@ -1,0 +1,273 @@
+//! The fish hook in a real interactive fish, given a terminal by `script`.
+
+mod shellkit;
+
+use shellkit::{scenarios, Kit, Sh};
+
+const SH: Sh = Sh::Fish;
+
+#[test]
+fn not_allowed_until_allow() {
+    scenarios::not_allowed_until_allow(SH);
+}
+
+#[test]
+fn enter_and_leave_restore() {
+    scenarios::enter_and_leave_restore(SH);
+}
+
+#[test]
+fn nested_and_switching() {
+    scenarios::nested_and_switching(SH);
+}
+
+#[test]
+fn edit_blocks_until_allowed_again() {
+    scenarios::edit_blocks_until_allowed_again(SH);
+}
+
+#[test]
+fn deny_unloads_and_survives_edits() {
+    scenarios::deny_unloads_and_survives_edits(SH);
+}
+
+#[test]
+fn allow_and_reload_from_another_process() {
+    scenarios::allow_and_reload_from_another_process(SH);
+}
+
+#[test]
+fn user_change_is_left_alone() {
+    scenarios::user_change_is_left_alone(SH);
+}
+
+#[test]
+fn no_secret_in_shell_variables() {
+    scenarios::no_secret_in_shell_variables(SH);
+}
+
+#[test]
+fn fish_trace_shows_no_secret() {
+    scenarios::trace_shows_no_secret(SH);
+}
+
+#[test]
+fn status_is_preserved() {
+    scenarios::status_is_preserved(SH);
+}
+
+#[test]
+fn binary_path_needing_quotes() {
+    scenarios::binary_path_needing_quotes(SH);
+}
+
+#[test]
+fn spawn_count_settled() {
+    scenarios::spawn_count_settled(SH);
+}
+
+#[test]
+fn spawn_count_right_after_loading() {
+    scenarios::spawn_count_right_after_loading(SH);
+}
+
+/// A fish started inside a loaded fish (non-interactive here, so the
+/// prompt event is emitted by hand) adopts the state without applying it
+/// twice and restores on leave; the parent is unaffected.
+#[test]
+fn child_shell() {
+    let kit = Kit::new();
+    scenarios::standard(&kit, true);
+    kit.define(
+        "app/dev",
+        "values:\n  environmentVariables:\n    FOO: bar\n    KEEP: inner\n",
+    );
+    let names = ["FOO", "KEEP", "ESCSH_ENV"];
+    let child = kit.root.join("child.fish");
+    std::fs::write(
+        &child,
+        [
+            SH.hook_line(),
+            "emit fish_prompt",
+            &SH.show("child-in", &names),
+            "cd ..",
+            "emit fish_prompt",
+            &SH.show("child-out", &names),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let Some(s) = kit.run_with(
+        SH,
+        &[
+            &SH.set_var("KEEP", "orig"),
+            SH.hook_line(),
+            "cd proj",
+            &SH.show("parent-in", &names),
+            "fish --no-config \"$CHILD\"",
+            &SH.show("parent-after", &names),
+            "cd ..",
+            &SH.show("parent-out", &names),
+        ]
+        .join("\n"),
+        &[("CHILD", child.to_str().unwrap())],
+    ) else {
+        return;
+    };
+    let loaded = "FOO=bar KEEP=inner ESCSH_ENV=app/dev";
+    assert_eq!(s.line("parent-in"), loaded, "{}", s.dump());
+    assert_eq!(s.line("child-in"), loaded, "{}", s.dump());
+    assert_eq!(
+        s.line("child-out"),
+        "FOO=<unset> KEEP=orig ESCSH_ENV=<unset>",
+        "{}",
+        s.dump()
+    );
+    assert_eq!(s.line("parent-after"), loaded, "{}", s.dump());
+    assert_eq!(
+        s.line("parent-out"),
+        "FOO=<unset> KEEP=orig ESCSH_ENV=<unset>",
+        "{}",
+        s.dump()
+    );
+    assert_eq!(s.stderr_count("escsh: loading app/dev"), 1, "{}", s.dump());
+    assert_eq!(
+        s.stderr_count("escsh: unloading app/dev"),
+        2,
+        "{}",
+        s.dump()
+    );
+}
+
+#[test]
+fn values_round_trip_through_the_hook() {
+    scenarios::values_round_trip_through_the_hook(SH);
+}
+
+#[test]
+fn bad_name_is_refused() {
+    scenarios::bad_name_is_refused(SH);
+}
+
+#[test]
+fn project_path_needing_quotes() {
+    scenarios::project_path_needing_quotes(SH);
+}
+
+#[test]
+fn definition_edit_is_picked_up() {
+    scenarios::definition_edit_is_picked_up(SH);
+}
+
+#[test]
+fn escrc_created_and_removed_in_place() {
+    scenarios::escrc_created_and_removed_in_place(SH);
+}
+
+#[test]
+fn escrc_error_is_reported_once() {
+    scenarios::escrc_error_is_reported_once(SH);
+}
+
+/// A directory change made at the prompt without running a command (a key
+/// binding, like Alt-arrows) loads through the PWD handler before the next
+/// command runs.
+#[test]
+fn pwd_change_at_the_prompt_loads() {
+    let kit = Kit::new();
+    scenarios::standard(&kit, true);
+    let Some(s) = kit.run(
+        SH,
+        &[
+            SH.hook_line(),
+            "bind \\cg 'cd proj'",
+            // Ctrl-G, then a command typed on the same prompt.
+            &format!("\u{7}{}", SH.show("at-prompt", &["FOO", "ESCSH_ENV"])),
+            "cd ..",
+            &SH.show("out", &["FOO"]),
+        ]
+        .join("\n"),
+    ) else {
+        return;
+    };
+    assert_eq!(
+        s.line("at-prompt"),
+        "FOO=bar ESCSH_ENV=app/dev",
+        "{}",
+        s.dump()
+    );
+    assert_eq!(s.line("out"), "FOO=<unset>", "{}", s.dump());
+    assert_eq!(s.stderr_count("escsh: loading app/dev"), 1, "{}", s.dump());
+}
+
+/// A fish that inherits a loaded environment but starts elsewhere (a new
+/// tmux pane) restores outside any project and switches in another one.
+#[test]
+fn child_shell_elsewhere() {
+    let kit = Kit::new();
+    kit.define_vars("app/dev", &[("FOO", "bar"), ("KEEP", "inner")]);
+    kit.define_vars("c/dev", &[("C", "3"), ("KEEP", "c")]);
+    for (dir, env) in [("proj", "app/dev"), ("pc", "c/dev")] {
+        let p = kit.project(dir, &format!("{env}\n"));
+        kit.allow(&p);
+    }
+    let names = ["FOO", "C", "KEEP", "ESCSH_ENV"];
+    let write = |file: &str, dir: &str, tag: &str| {
+        let path = kit.root.join(file);
+        std::fs::write(
+            &path,
+            [
+                &format!("cd \"$WORK\"/{dir}"),
+                SH.hook_line(),
+                "emit fish_prompt",
+                &SH.show(tag, &names),
+            ]
+            .join("\n"),
+        )
+        .unwrap();
+        path
+    };
+    let outside = write("outside.fish", ".", "child-outside");
+    let other = write("other.fish", "pc", "child-other");
+    let Some(s) = kit.run_with(
+        SH,
+        &[
+            &SH.set_var("KEEP", "orig"),
+            SH.hook_line(),
+            "cd proj",
+            "fish --no-config \"$OUTSIDE\"",
+            "fish --no-config \"$OTHER\"",
+            &SH.show("parent", &names),
+        ]
+        .join("\n"),
+        &[
+            ("OUTSIDE", outside.to_str().unwrap()),
+            ("OTHER", other.to_str().unwrap()),
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        s.line("child-outside"),
+        "FOO=<unset> C=<unset> KEEP=orig ESCSH_ENV=<unset>",
+        "{}",
+        s.dump()
+    );
+    assert_eq!(
+        s.line("child-other"),
+        "FOO=<unset> C=3 KEEP=c ESCSH_ENV=c/dev",
+        "{}",
+        s.dump()
+    );
+    assert_eq!(
+        s.line("parent"),
+        "FOO=bar C=<unset> KEEP=inner ESCSH_ENV=app/dev",
+        "{}",
+        s.dump()
+    );
+}
+
+#[test]
+fn odd_previous_values_restore() {
+    scenarios::odd_previous_values_restore(SH);
+}

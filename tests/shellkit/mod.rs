@@ -1,0 +1,481 @@
+//! Driving real interactive shells (bash, zsh, fish) with the escsh hook,
+//! against a private home: nothing here reads or writes the user's files.
+//!
+//! A session is one shell process fed a whole script: bash and zsh read it
+//! from a pipe (their prompt hooks still fire, prompts go to stderr); fish
+//! needs a terminal, so it runs under `script` with its stdout and stderr
+//! sent to files. The shell sees these variables:
+//!
+//! - `PATH` starts with a directory holding `escsh` (the binary under test);
+//! - `WORK`: the directory the shell starts in, where projects live;
+//! - `SPAWN_WRAPPER` / `SPAWN_LOG`: a script that logs one line per start of
+//!   escsh, then runs it (point `__escsh_bin` at it to count spawns).
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub mod scenarios;
+
+/// A shell that the hook supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sh {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Sh {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sh::Bash => "bash",
+            Sh::Zsh => "zsh",
+            Sh::Fish => "fish",
+        }
+    }
+
+    /// The line that installs the hook, as a user's rc file would.
+    pub fn hook_line(self) -> &'static str {
+        match self {
+            Sh::Bash => "eval \"$(escsh hook bash)\"",
+            Sh::Zsh => "eval \"$(escsh hook zsh)\"",
+            Sh::Fish => "escsh hook fish | source",
+        }
+    }
+
+    /// Points the hook at the spawn-counting wrapper.
+    pub fn count_line(self) -> &'static str {
+        match self {
+            Sh::Bash => "__escsh_bin=$SPAWN_WRAPPER",
+            Sh::Zsh => "typeset -g __escsh_bin=$SPAWN_WRAPPER",
+            Sh::Fish => "set -g __escsh_bin $SPAWN_WRAPPER",
+        }
+    }
+
+    /// Sets and exports `name` (the value must not hold `'` or `\\`).
+    pub fn set_var(self, name: &str, value: &str) -> String {
+        assert!(!value.contains('\'') && !value.contains('\\'));
+        match self {
+            Sh::Bash | Sh::Zsh => format!("export {name}='{value}'"),
+            Sh::Fish => format!("set -gx {name} '{value}'"),
+        }
+    }
+
+    pub fn unset_var(self, name: &str) -> String {
+        match self {
+            Sh::Bash | Sh::Zsh => format!("unset {name}"),
+            Sh::Fish => format!("set -e {name}"),
+        }
+    }
+
+    /// The last command's status, as a line `@TAG N`.
+    pub fn show_status(self, tag: &str) -> String {
+        match self {
+            Sh::Bash | Sh::Zsh => format!("echo \"@{tag} $?\""),
+            Sh::Fish => format!("echo \"@{tag} $status\""),
+        }
+    }
+
+    /// A line printing `@TAG NAME=value ...` for each name, `<unset>` for
+    /// an unset variable (so empty and unset differ). Read it back with
+    /// [`Session::line`].
+    pub fn show(self, tag: &str, names: &[&str]) -> String {
+        match self {
+            Sh::Bash | Sh::Zsh => {
+                let parts: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("{n}=${{{n}-<unset>}}"))
+                    .collect();
+                format!("printf '%s\\n' \"@{tag} {}\"", parts.join(" "))
+            }
+            Sh::Fish => {
+                let mut s = format!("printf '%s' '@{tag}'; ");
+                for n in names {
+                    s.push_str(&format!(
+                        "if set -q {n}; printf ' {n}=%s' \"${n}\"; else; printf ' {n}=<unset>'; end; "
+                    ));
+                }
+                s.push_str("echo");
+                s
+            }
+        }
+    }
+}
+
+/// Whether `sh` can be driven here. A missing shell is a loud skip on a
+/// developer's machine and a failure in CI (`CI=true`).
+pub fn available(sh: Sh) -> bool {
+    let ok = |prog: &str| {
+        Command::new(prog)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let missing = if !ok(sh.name()) {
+        Some(sh.name())
+    } else if sh == Sh::Fish && !ok("script") {
+        Some("script (util-linux), needed to give fish a terminal,")
+    } else {
+        None
+    };
+    match missing {
+        None => true,
+        Some(what) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{what} not found, and CI=true: install it (.ci/run does)");
+            }
+            eprintln!("\n\n    SKIPPED: {what} not found\n\n");
+            false
+        }
+    }
+}
+
+/// One test's world: a private HOME, ESCSH_HOME, work directory and
+/// `escsh` on PATH.
+pub struct Kit {
+    tmp: tempfile::TempDir,
+    /// Canonical path of the temp dir (the shells' `$PWD` will use it).
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub escsh_home: PathBuf,
+    pub work: PathBuf,
+    pub bin_dir: PathBuf,
+    pub wrapper: PathBuf,
+    pub spawn_log: PathBuf,
+}
+
+/// Single-quotes `s` for /bin/sh.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+pub fn real_escsh() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_escsh"))
+}
+
+impl Default for Kit {
+    fn default() -> Self {
+        Kit::new()
+    }
+}
+
+impl Kit {
+    pub fn new() -> Kit {
+        let tmp = tempfile::Builder::new()
+            .prefix("escsh-shell-")
+            .tempdir()
+            .unwrap();
+        let root = fs::canonicalize(tmp.path()).unwrap();
+        let home = root.join("home");
+        let escsh_home = root.join("escsh");
+        let work = root.join("work");
+        let bin_dir = root.join("bin");
+        for d in [&home, &escsh_home, &work, &bin_dir] {
+            fs::create_dir_all(d).unwrap();
+        }
+        // A symlink: the hook still embeds the real path (current_exe).
+        std::os::unix::fs::symlink(real_escsh(), bin_dir.join("escsh")).unwrap();
+        let spawn_log = root.join("spawns.log");
+        fs::write(&spawn_log, "").unwrap();
+        let wrapper = root.join("counting-escsh");
+        let text = format!(
+            "#!/bin/sh\nprintf 'spawn %s\\n' \"$*\" >> {}\nexec {} \"$@\"\n",
+            sh_quote(spawn_log.to_str().unwrap()),
+            sh_quote(real_escsh().to_str().unwrap()),
+        );
+        fs::write(&wrapper, text).unwrap();
+        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+        Kit {
+            tmp,
+            root,
+            home,
+            escsh_home,
+            work,
+            bin_dir,
+            wrapper,
+            spawn_log,
+        }
+    }
+
+    /// Where the local store keeps `reference` (`p/env` or `o/p/env`).
+    pub fn definition_path(&self, reference: &str) -> PathBuf {
+        let parts: Vec<&str> = reference.split('/').collect();
+        let (org, project, env) = match parts.as_slice() {
+            [p, e] => ("local", *p, *e),
+            [o, p, e] => (*o, *p, *e),
+            _ => panic!("bad reference {reference}"),
+        };
+        self.escsh_home
+            .join("environments")
+            .join(org)
+            .join(project)
+            .join(format!("{env}.yaml"))
+    }
+
+    /// Writes a definition into the store.
+    pub fn define(&self, reference: &str, yaml: &str) -> PathBuf {
+        let path = self.definition_path(reference);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, yaml).unwrap();
+        path
+    }
+
+    /// Defines `reference` with these plain environment variables.
+    pub fn define_vars(&self, reference: &str, vars: &[(&str, &str)]) -> PathBuf {
+        let mut yaml = String::from("values:\n  environmentVariables:\n");
+        for (k, v) in vars {
+            yaml.push_str(&format!("    {k}: {}\n", serde_json::to_string(v).unwrap()));
+        }
+        self.define(reference, &yaml)
+    }
+
+    /// Creates `WORK/rel` with an `.escrc` holding `escrc`.
+    pub fn project(&self, rel: &str, escrc: &str) -> PathBuf {
+        let dir = self.work.join(rel);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(".escrc"), escrc).unwrap();
+        dir
+    }
+
+    /// Runs the real escsh (as from another terminal) in `dir`.
+    pub fn escsh(&self, dir: &Path, args: &[&str]) -> Output {
+        Command::new(real_escsh())
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &self.home)
+            .env("ESCSH_HOME", &self.escsh_home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `escsh allow` in `dir`, asserting it worked.
+    pub fn allow(&self, dir: &Path) {
+        let o = self.escsh(dir, &["allow"]);
+        assert!(
+            o.status.success(),
+            "allow: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    fn base_env(&self, cmd: &mut Command) {
+        let path = format!("{}:/usr/local/bin:/usr/bin:/bin", self.bin_dir.display());
+        cmd.env_clear()
+            .env("PATH", path)
+            .env("HOME", &self.home)
+            .env("ESCSH_HOME", &self.escsh_home)
+            .env("TERM", "dumb")
+            .env("LC_ALL", "C.UTF-8")
+            .env("WORK", &self.work)
+            .env("SPAWN_WRAPPER", &self.wrapper)
+            .env("SPAWN_LOG", &self.spawn_log)
+            .current_dir(&self.work);
+    }
+
+    /// Runs `script` in an interactive `sh` (an `exit` is appended), or
+    /// `None` when the shell is missing (see [`available`]).
+    pub fn run(&self, sh: Sh, script: &str) -> Option<Session> {
+        self.run_with(sh, script, &[])
+    }
+
+    /// The same with extra environment variables for the shell.
+    pub fn run_with(&self, sh: Sh, script: &str, env: &[(&str, &str)]) -> Option<Session> {
+        if !available(sh) {
+            return None;
+        }
+        let script = format!("{script}\nexit\n");
+        let out_file = self.root.join("fish.out");
+        let err_file = self.root.join("fish.err");
+        let mut cmd = match sh {
+            Sh::Bash => {
+                let mut c = Command::new("bash");
+                c.args(["--norc", "--noprofile", "-i"]);
+                c
+            }
+            Sh::Zsh => {
+                let mut c = Command::new("zsh");
+                c.args(["-f", "-i"]);
+                c
+            }
+            Sh::Fish => {
+                let inner = format!(
+                    "exec fish --no-config -i >{} 2>{}",
+                    sh_quote(out_file.to_str().unwrap()),
+                    sh_quote(err_file.to_str().unwrap())
+                );
+                let mut c = Command::new("script");
+                c.args(["-qec", &inner, "/dev/null"]);
+                c
+            }
+        };
+        self.base_env(&mut cmd);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let feeder = std::thread::spawn(move || {
+            // The shell may exit before reading everything; that is fine.
+            let _ = stdin.write_all(script.as_bytes());
+        });
+        let out = wait_bounded(child, sh);
+        feeder.join().unwrap();
+        let (stdout, stderr) = match sh {
+            Sh::Fish => {
+                let raw = fs::read(&out_file).unwrap_or_default();
+                let raw = String::from_utf8_lossy(&raw).into_owned();
+                // Keep what commands printed; drop the line editor's redraws
+                // (they carry carriage returns or fish's ⏎ mark), except a
+                // tagged line printed right after a redraw.
+                let lines: Vec<&str> = raw
+                    .split('\n')
+                    .filter_map(|l| match l.rsplit_once('\r') {
+                        Some((_, last)) if last.starts_with('@') => Some(last),
+                        Some(_) => None,
+                        None => Some(l),
+                    })
+                    .filter(|l| !l.contains('\u{23ce}') && !l.is_empty())
+                    .collect();
+                let err = fs::read(&err_file).unwrap_or_default();
+                let _ = fs::remove_file(&out_file);
+                let _ = fs::remove_file(&err_file);
+                (
+                    lines.join("\n") + "\n",
+                    String::from_utf8_lossy(&err).into_owned(),
+                )
+            }
+            _ => (
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ),
+        };
+        let session = Session {
+            sh,
+            stdout,
+            stderr,
+            pty: String::from_utf8_lossy(&out.stdout).into_owned(),
+            spawn_log: fs::read_to_string(&self.spawn_log).unwrap_or_default(),
+        };
+        if std::env::var_os("SHELLKIT_DUMP").is_some() {
+            eprintln!("{}", session.dump());
+        }
+        Some(session)
+    }
+
+    /// Copies (hard-links when possible) the binary to `dir/escsh`, for
+    /// paths that need quoting.
+    pub fn copy_binary_to(&self, dir: &Path) -> PathBuf {
+        fs::create_dir_all(dir).unwrap();
+        let target = dir.join("escsh");
+        if fs::hard_link(real_escsh(), &target).is_err() {
+            fs::copy(real_escsh(), &target).unwrap();
+        }
+        target
+    }
+}
+
+/// Waits for the shell; a shell that hangs (waiting for input that never
+/// comes) is killed after two minutes so the test fails instead of hanging.
+fn wait_bounded(mut child: Child, sh: Sh) -> Output {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{} did not exit\nstdout:\n{}\nstderr:\n{}",
+                sh.name(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What a shell session printed.
+#[derive(Debug)]
+pub struct Session {
+    pub sh: Sh,
+    /// What commands printed (for fish, without the line editor's redraws).
+    pub stdout: String,
+    /// Prompts, hook messages, traces (bash and zsh also echo the input
+    /// lines here).
+    pub stderr: String,
+    /// fish: the terminal transcript, for failure messages.
+    pub pty: String,
+    /// The spawn log (one `spawn ARGS` line per start of the wrapper, plus
+    /// whatever the script wrote to `$SPAWN_LOG`).
+    pub spawn_log: String,
+}
+
+impl Session {
+    /// What `show(tag, ...)` printed (without the `@TAG ` prefix); panics
+    /// when the tag was printed zero or several times.
+    pub fn line(&self, tag: &str) -> String {
+        let prefix = format!("@{tag} ");
+        let found: Vec<&str> = self
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "@{tag} printed {} times\n{}",
+            found.len(),
+            self.dump()
+        );
+        found[0].to_string()
+    }
+
+    /// How many lines of stderr contain `needle`.
+    pub fn stderr_count(&self, needle: &str) -> usize {
+        self.stderr.lines().filter(|l| l.contains(needle)).count()
+    }
+
+    /// Lines of the spawn log between the lines `from` and `to` that are
+    /// spawns of escsh.
+    pub fn spawns_between(&self, from: &str, to: &str) -> Vec<String> {
+        let lines: Vec<&str> = self.spawn_log.lines().collect();
+        let a = lines
+            .iter()
+            .position(|l| *l == from)
+            .unwrap_or_else(|| panic!("no {from} in the spawn log\n{}", self.dump()));
+        let b = lines
+            .iter()
+            .position(|l| *l == to)
+            .unwrap_or_else(|| panic!("no {to} in the spawn log\n{}", self.dump()));
+        lines[a + 1..b]
+            .iter()
+            .filter(|l| l.starts_with("spawn"))
+            .map(|l| l.to_string())
+            .collect()
+    }
+
+    pub fn dump(&self) -> String {
+        format!(
+            "--- {} stdout:\n{}\n--- stderr:\n{}\n--- spawn log:\n{}",
+            self.sh.name(),
+            self.stdout,
+            self.stderr,
+            self.spawn_log
+        )
+    }
+}
