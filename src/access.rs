@@ -9,10 +9,20 @@ use crate::lang::{Kind, Value};
 
 /// A path that does not parse, with the grammar's reason.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("invalid property path \"{path}\": {error}")]
+#[error("invalid property path \"{path}\": {error} ({})", self.position())]
 pub struct PathError {
     path: String,
     error: ParseError,
+}
+
+impl PathError {
+    fn position(&self) -> String {
+        if self.error.offset < self.path.chars().count() {
+            format!("at character {}", self.error.offset + 1)
+        } else {
+            "at the end".to_string()
+        }
+    }
 }
 
 /// Parses a property path. An empty path is the whole value, as with
@@ -70,7 +80,9 @@ mod tests {
         );
         let err = parse_path("app[").unwrap_err().to_string();
         assert!(err.starts_with("invalid property path \"app[\": "), "{err}");
-        assert!(err.contains("closing bracket"), "{err}");
+        assert!(err.ends_with("integer (at the end)"), "{err}");
+        let err = parse_path("a b").unwrap_err().to_string();
+        assert!(err.ends_with("character (at character 2)"), "{err}");
         assert!(parse_path("[0]").is_err());
         assert!(parse_path("a b").is_err());
     }
@@ -96,5 +108,4 @@ mod tests {
         assert!(get("missing").is_none());
         assert_eq!(get("").unwrap().as_object().map(|m| m.len()), Some(2));
     }
-
 }

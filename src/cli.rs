@@ -120,6 +120,12 @@ pub struct RunArgs {
     /// to a terminal is never redacted.
     #[arg(long)]
     pub no_redact: bool,
+    /// Restart the command when the environment changes: when a definition
+    /// file it was read from (the environment's own or an import's) is edited,
+    /// or shortly before its credentials expire. An edit with errors is
+    /// reported and the running command is kept.
+    #[arg(short, long)]
+    pub watch: bool,
     /// The command and its arguments; run directly, not through a shell.
     #[arg(
         required = true,

@@ -1,9 +1,9 @@
 //! `escsh run`: execute a command directly (no shell) with an opened
 //! environment's variables and files, forward signals to it, redact secrets
-//! from its piped output, and exit with its status.
-//
-// TODO(--watch): re-open and restart the child when the environment or its
-// credentials change; that is its own issue.
+//! from its piped output, and exit with its status. `--watch` is in
+//! [`watch`].
+
+pub mod watch;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, IsTerminal, Read, Write};
@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 
 use anyhow::{Context as _, Result};
@@ -19,8 +19,8 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::exfiltrator::WithRawSiginfo;
 use signal_hook::iterator::SignalsInfo;
 
-use crate::access::{self, Piece};
-use crate::lang::Value;
+use crate::access;
+use crate::lang::{interp, Value};
 use crate::projection::{self, Var, VarKind};
 use crate::redact::{self, Patterns};
 
@@ -86,28 +86,27 @@ pub fn interpolate_arg(arg: &OsStr, top: &Value, secrets: &mut Vec<String>) -> O
     if !text.contains('$') {
         return arg.to_os_string();
     }
-    let Ok(pieces) = access::parse_template(text) else {
+    let (parts, errors) = interp::parse(text);
+    if !errors.is_empty() {
         return arg.to_os_string();
-    };
+    }
     let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Text(t) => out.push_str(&t),
-            Piece::Access(path) => {
-                if let Some(v) = access::lookup(top, &path) {
-                    let text = v.to_text();
-                    if v.contains_secret() {
-                        secrets.push(text.clone());
-                    }
-                    out.push_str(&text);
-                }
+    for part in parts {
+        out.push_str(&part.text);
+        let Some(access) = part.access else { continue };
+        if let Some(v) = access::lookup(top, &access.accessors()) {
+            let text = v.to_text();
+            if v.contains_secret() {
+                secrets.push(text.clone());
             }
+            out.push_str(&text);
         }
     }
     out.into()
 }
 
 /// Everything `execute` needs, decided before the child exists.
+#[derive(Clone, PartialEq)]
 pub struct Plan {
     /// The resolved program, and the name it was asked for (argv[0]).
     pub program: PathBuf,
@@ -122,8 +121,38 @@ pub struct Plan {
     pub files_root: PathBuf,
 }
 
+/// The signals escsh passes on to its child (see [`should_forward`]).
+const FORWARDED: [libc::c_int; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
+
 /// Runs the plan and returns the exit code escsh should exit with.
 pub fn execute(plan: Plan) -> Result<u8> {
+    // Handlers go in before the spawn, so a signal that arrives in between
+    // is queued for the child instead of killing escsh without cleanup.
+    let mut signals =
+        SignalsInfo::<WithRawSiginfo>::new(FORWARDED).context("installing signal handlers")?;
+    let mut running = start(&plan)?;
+
+    let handle = signals.handle();
+    let pid = running.pid();
+    let forwarder = thread::spawn(move || {
+        for info in signals.forever() {
+            if should_forward(info.si_signo, info.si_code) {
+                // SAFETY: kill has no memory effects; `pid` is our child,
+                // not yet reaped while this thread runs.
+                unsafe { libc::kill(pid, info.si_signo) };
+            }
+        }
+    });
+
+    let status = running.child.wait().context("waiting for the command")?;
+    handle.close();
+    let _ = forwarder.join();
+    running.finish(true);
+    Ok(exit_code(status))
+}
+
+/// Refuses variables that no environment can hold, before anything runs.
+fn check(plan: &Plan) -> Result<()> {
     for var in &plan.vars {
         if var.name.is_empty() || var.name.contains(['=', '\0']) {
             anyhow::bail!(
@@ -138,7 +167,41 @@ pub fn execute(plan: Plan) -> Result<u8> {
             );
         }
     }
+    Ok(())
+}
 
+/// A started child and what lives as long as it: its output pumps and its
+/// files directory.
+struct Running {
+    child: Child,
+    pumps: Vec<thread::JoinHandle<io::Result<()>>>,
+    files_dir: Option<tempfile::TempDir>,
+}
+
+impl Running {
+    fn pid(&self) -> libc::pid_t {
+        self.child.id() as libc::pid_t
+    }
+
+    /// Removes the files once the child is reaped. `drain` waits for its
+    /// output to be copied; a restart does not, because a grandchild that
+    /// kept the pipe open would block it.
+    fn finish(self, drain: bool) {
+        if drain {
+            for pump in self.pumps {
+                // A write error (a closed pipe downstream) already stopped
+                // that stream; the child's status is what matters.
+                let _ = pump.join();
+            }
+        }
+        drop(self.files_dir);
+    }
+}
+
+/// Writes the plan's files and starts its child, with pumps for the streams
+/// that are redacted. Signal handlers must already be installed.
+fn start(plan: &Plan) -> Result<Running> {
+    check(plan)?;
     // Dropping the TempDir removes the files, on every way out of this
     // function, including a failed spawn.
     let files_dir = if plan.vars.iter().any(|v| v.kind == VarKind::File) {
@@ -180,26 +243,9 @@ pub fn execute(plan: Plan) -> Result<u8> {
             Stdio::inherit()
         });
 
-    // Handlers go in before the spawn, so a signal that arrives in between
-    // is queued for the child instead of killing escsh without cleanup.
-    let mut signals = SignalsInfo::<WithRawSiginfo>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .context("installing signal handlers")?;
     let mut child = cmd
         .spawn()
         .with_context(|| format!("starting {}", plan.program.display()))?;
-
-    let handle = signals.handle();
-    let pid = child.id() as libc::pid_t;
-    let forwarder = thread::spawn(move || {
-        for info in signals.forever() {
-            if should_forward(info.si_signo, info.si_code) {
-                // SAFETY: kill has no memory effects; `pid` is our child,
-                // not yet reaped while this thread runs.
-                unsafe { libc::kill(pid, info.si_signo) };
-            }
-        }
-    });
-
     let pumps: Vec<_> = [
         child
             .stdout
@@ -213,17 +259,11 @@ pub fn execute(plan: Plan) -> Result<u8> {
     .into_iter()
     .flatten()
     .collect();
-
-    let status = child.wait().context("waiting for the command")?;
-    handle.close();
-    let _ = forwarder.join();
-    for pump in pumps {
-        // A write error (a closed pipe downstream) already stopped that
-        // stream; the child's status is what matters.
-        let _ = pump.join();
-    }
-    drop(files_dir);
-    Ok(exit_code(status))
+    Ok(Running {
+        child,
+        pumps,
+        files_dir,
+    })
 }
 
 /// Terminal keys (^C, ^\) already reach the whole foreground process group,

@@ -5,8 +5,8 @@ use std::io::{self, IsTerminal, Read, Write};
 
 use anyhow::{bail, Context as _, Result};
 
-use super::{print_text, to_json_text, App};
-use crate::access::{self, PathDisplay};
+use super::{print_text, to_json_text, value_at, App};
+use crate::access;
 use crate::cli::{EnvGetArgs, EnvInitArgs, EnvRmArgs};
 use crate::lang::Value;
 use crate::reference::EnvRef;
@@ -88,22 +88,11 @@ values: {{}}
 pub fn get(app: &App, args: &EnvGetArgs, out: &mut dyn Write) -> Result<()> {
     let env = app.reference(&args.env)?;
     let redact = !args.show_secrets;
-    let path = match &args.path {
-        Some(p) => {
-            Some(access::parse_path(p).with_context(|| format!("invalid property path \"{p}\""))?)
-        }
-        None => None,
-    };
+    let path = args.path.as_deref().map(access::parse_path).transpose()?;
     let definition = app.store.read(&env)?;
     if let Some(path) = path {
         let top = app.open(&env)?;
-        let value = access::lookup(&top, &path).unwrap_or_else(|| {
-            eprintln!(
-                "escsh: warning: {env} has no value at {}",
-                PathDisplay(&path)
-            );
-            Value::null()
-        });
+        let value = value_at(&env, top, &path);
         print_text(out, &to_json_text(&value, redact))?;
         out.flush()?;
         return Ok(());

@@ -8,13 +8,13 @@ use serde_yaml::{Mapping, Value as Yaml};
 
 use super::env::check_before_save;
 use super::App;
-use crate::access::{self, Accessor, PathDisplay};
+use crate::access::{self, Accessor};
 use crate::cli::EnvSetArgs;
+use crate::lang::interp;
 
 pub fn set(app: &App, args: &EnvSetArgs) -> Result<()> {
     let env = app.reference(&args.env)?;
-    let path = access::parse_path(&args.path)
-        .with_context(|| format!("invalid property path \"{}\"", args.path))?;
+    let path = access::parse_path(&args.path)?;
     if path.is_empty() {
         bail!("the property path is empty; name a value under `values`, e.g. app.url");
     }
@@ -66,7 +66,7 @@ pub fn set_in_definition(source: &[u8], path: &[Accessor], value: Yaml) -> Resul
         .unwrap_or_else(|| Yaml::from("values"));
     let mut node = root.entry(key).or_insert(Yaml::Null);
     for (i, step) in path.iter().enumerate() {
-        let here = || PathDisplay(&path[..i]).to_string();
+        let here = || interp::path_string(&path[..i]);
         if node.is_null() && matches!(step, Accessor::Key(_)) {
             *node = Yaml::Mapping(Mapping::new());
         }

@@ -14,11 +14,10 @@ use crate::hook::export::{self, bump_generation, target_name, Inputs, Opener};
 use crate::hook::rc::{self, RcFile, Settings, Target};
 use crate::hook::state::{State, VAR as STATE_VAR};
 use crate::hook::trust::{Trust, TrustStore};
-use crate::lang::{LoadError, Loader};
 use crate::projection::{self, VarKind};
 use crate::reference::EnvRef;
 use crate::shell::Shell;
-use crate::store::StoreLoader;
+use crate::store::{Recording, StoreLoader};
 
 /// `escsh hook SHELL`: the script to eval from the shell's rc file.
 pub fn hook(shell: Shell) -> Result<()> {
@@ -285,22 +284,6 @@ struct HookOpener<'a> {
     app: &'a App,
 }
 
-/// Remembers which definition files an evaluation read, so the cache can
-/// tell when they change.
-struct Recording<'a> {
-    inner: StoreLoader<'a>,
-    read: std::cell::RefCell<Vec<PathBuf>>,
-}
-
-impl Loader for Recording<'_> {
-    fn load(&self, name: &str) -> Result<Vec<u8>, LoadError> {
-        self.read
-            .borrow_mut()
-            .push(PathBuf::from(self.inner.location_of(name)));
-        self.inner.load(name)
-    }
-}
-
 impl Opener for HookOpener<'_> {
     fn open(&self, settings: &Settings, rc: &RcFile, now: i64) -> Result<Entry, String> {
         let app = self.app;
@@ -319,10 +302,7 @@ impl Opener for HookOpener<'_> {
                 (env, path.display().to_string(), source, path.clone())
             }
         };
-        let loader = Recording {
-            inner: StoreLoader::new(app.store.as_ref(), &env.org),
-            read: Default::default(),
-        };
+        let loader = Recording::new(StoreLoader::new(app.store.as_ref(), &env.org));
         let evaluated = app.evaluate_with(&name, &env, &source, &loader);
         if evaluated.has_errors() {
             let first: Vec<String> = evaluated
@@ -349,7 +329,7 @@ impl Opener for HookOpener<'_> {
         let vars = projection::materialize(&vars, &files_dir)
             .map_err(|e| format!("writing files: {e}"))?;
         let mut sources = vec![Source::of(&root_file)];
-        sources.extend(loader.read.into_inner().iter().map(|p| Source::of(p)));
+        sources.extend(loader.into_locations().iter().map(|p| Source::of(p)));
         let _ = rc;
         Ok(Entry {
             target: target_name(&settings.target),

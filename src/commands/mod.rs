@@ -12,7 +12,8 @@ use std::io::{self, Write};
 
 use anyhow::{Context as _, Result};
 
-use crate::lang::{self, Diagnostic, Evaluated, Value};
+use crate::access::{self, Accessor};
+use crate::lang::{self, interp, Diagnostic, Evaluated, Value};
 use crate::paths::Paths;
 use crate::providers::Registry;
 use crate::reference::{self, EnvRef};
@@ -93,10 +94,18 @@ impl App {
     /// [`EvalFailed`] when any is an error. An empty definition is an empty
     /// object.
     pub fn open(&self, env: &EnvRef) -> Result<Value> {
-        let source = self.store.read(env)?;
-        let evaluated = self.evaluate(env, &source);
-        self.check(env, &evaluated)?;
+        let loader = StoreLoader::new(self.store.as_ref(), &env.org);
+        let evaluated = self.open_with(env, &loader)?;
         Ok(evaluated.value.unwrap_or_else(|| Value::object([])))
+    }
+
+    /// [`App::open`] through the caller's loader, keeping the whole
+    /// evaluation (its expiry).
+    pub fn open_with(&self, env: &EnvRef, loader: &dyn lang::Loader) -> Result<Evaluated> {
+        let source = self.store.read(env)?;
+        let evaluated = self.evaluate_with(&env.short_name(), env, &source, loader);
+        self.check(env, &evaluated)?;
+        Ok(evaluated)
     }
 
     /// Prints the diagnostics of an evaluation; errors make it fail.
@@ -110,6 +119,18 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// The value at `path` in `top`; a missing one is null, with a warning on
+/// stderr so that stdout stays parseable.
+pub fn value_at(env: &EnvRef, top: Value, path: &[Accessor]) -> Value {
+    access::lookup(&top, path).unwrap_or_else(|| {
+        eprintln!(
+            "escsh: warning: {env} has no value at {}",
+            interp::path_string(path)
+        );
+        Value::null()
+    })
 }
 
 /// `${context.*}` as Pulumi Cloud provides it: the user and the org.

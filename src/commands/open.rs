@@ -5,8 +5,8 @@ use std::io::Write;
 
 use anyhow::{bail, Context as _, Result};
 
-use super::{print_text, to_json_text, App};
-use crate::access::{self, PathDisplay};
+use super::{print_text, to_json_text, value_at, App};
+use crate::access;
 use crate::cli::{Format, OpenArgs};
 use crate::lang::Value;
 use crate::projection;
@@ -23,24 +23,13 @@ pub fn run(app: &App, args: &OpenArgs, out: &mut dyn Write) -> Result<()> {
         );
     }
     // Check the path before evaluating: a typo should cost nothing.
-    let path = match &args.path {
-        Some(p) => {
-            Some(access::parse_path(p).with_context(|| format!("invalid property path \"{p}\""))?)
-        }
-        None => None,
-    };
+    let path = args.path.as_deref().map(access::parse_path).transpose()?;
     let top = app.open(&env)?;
     if projected {
         return print_projection(app, &env, &top, args.format, out);
     }
     let value = match &path {
-        Some(path) => access::lookup(&top, path).unwrap_or_else(|| {
-            eprintln!(
-                "escsh: warning: {env} has no value at {}",
-                PathDisplay(path)
-            );
-            Value::null()
-        }),
+        Some(path) => value_at(&env, top, path),
         None => top,
     };
     let text = match args.format {

@@ -37,9 +37,10 @@ pub struct ParseError {
     pub offset: usize,
 }
 
+/// The message alone: what the offset counts from depends on the caller.
 impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (at character {})", self.message, self.offset + 1)
+        f.write_str(self.message)
     }
 }
 
@@ -48,7 +49,7 @@ impl std::error::Error for ParseError {}
 pub const MISSING_BRACE: &str = "missing closing brace '}' in interpolation";
 /// In a bare path there is no brace to close: what ends an access early
 /// (whitespace, a stray character or `}`) is simply out of place.
-pub const UNEXPECTED_IN_PATH: &str = "unexpected character in property path";
+pub const UNEXPECTED_IN_PATH: &str = "unexpected character";
 
 /// Splits `s` into parts. A string without accesses gives one part (its
 /// text with `$$` unescaped) or none when empty.
@@ -387,7 +388,10 @@ mod tests {
         assert_eq!(err("a}b"), (UNEXPECTED_IN_PATH, 1));
         assert_eq!(err("a.").0, "property name must not be empty");
         assert_eq!(err("a[1").0, "subscript is missing closing bracket ']'");
-        assert_eq!(err("a[\"x"), ("key subscript is missing closing quote '\"'", 2));
+        assert_eq!(
+            err("a[\"x"),
+            ("key subscript is missing closing quote '\"'", 2)
+        );
         let key = try_parse_path("[\"a}b\"].c").unwrap();
         assert_eq!(
             key.accessors(),

@@ -6,6 +6,9 @@ pub mod local;
 
 pub use local::LocalStore;
 
+use std::cell::RefCell;
+use std::path::PathBuf;
+
 use crate::lang::{LoadError, Loader};
 use crate::reference::EnvRef;
 
@@ -85,6 +88,37 @@ impl Loader for StoreLoader<'_> {
             }),
             Err(e) => Err(LoadError::Other(e.to_string())),
         }
+    }
+}
+
+/// A [`StoreLoader`] that remembers the location of every definition it was
+/// asked for (found or not), so that callers can fingerprint or watch the
+/// files an evaluation depended on.
+pub struct Recording<'a> {
+    inner: StoreLoader<'a>,
+    locations: RefCell<Vec<PathBuf>>,
+}
+
+impl<'a> Recording<'a> {
+    pub fn new(inner: StoreLoader<'a>) -> Recording<'a> {
+        Recording {
+            inner,
+            locations: RefCell::default(),
+        }
+    }
+
+    /// The locations asked for, in order.
+    pub fn into_locations(self) -> Vec<PathBuf> {
+        self.locations.into_inner()
+    }
+}
+
+impl Loader for Recording<'_> {
+    fn load(&self, name: &str) -> Result<Vec<u8>, LoadError> {
+        self.locations
+            .borrow_mut()
+            .push(PathBuf::from(self.inner.location_of(name)));
+        self.inner.load(name)
     }
 }
 
