@@ -8,6 +8,7 @@
 pub mod access;
 pub mod cli;
 pub mod commands;
+pub mod duration;
 pub mod fsutil;
 pub mod hook;
 pub mod lang;

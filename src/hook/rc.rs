@@ -151,7 +151,8 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
                             .map_err(|m| err(*line, *column, m))?;
                     }
                     "refresh" => {
-                        let d = parse_duration(value).map_err(|m| err(*line, vcol, m))?;
+                        let d = crate::duration::parse(value)
+                            .map_err(|e| err(*line, vcol, e.to_string()))?;
                         refresh = Some(d);
                     }
                     other => {
@@ -206,36 +207,6 @@ fn check_reference(r: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Go-style durations as ESC writes them: `1h`, `15m`, `1h30m`, `90s`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("`{s}` is not a duration: write e.g. 5m, 90s or 1h30m");
-    let mut total = 0u64;
-    let mut digits = String::new();
-    let mut any = false;
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        total = total
-            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
-            .ok_or_else(bad)?;
-        digits.clear();
-        any = true;
-    }
-    if !digits.is_empty() || !any {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,12 +242,5 @@ mod tests {
         assert_eq!((e.line, e.column), (2, 3));
         assert!(parse(&rc("a b c\n")).is_err());
         assert!(parse(&rc("")).is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert!(parse_duration("10").is_err());
-        assert!(parse_duration("5d").is_err());
     }
 }

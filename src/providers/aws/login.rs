@@ -7,10 +7,10 @@ use std::time::Duration;
 use aws_sdk_sts::types::{Credentials as StsCredentials, PolicyDescriptorType};
 use aws_smithy_types::date_time::Format;
 
-use super::duration::{self, GoStyle};
 use super::inputs::Object;
 use super::sdk::{self, Call, Identity, Service, Target};
 use super::{token, when_known, Settings};
+use crate::duration::{self, GoStyle};
 use crate::lang::Value;
 use crate::providers::{BoxFuture, Context, Opened, Provider, ProviderError};
 

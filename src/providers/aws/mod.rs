@@ -6,7 +6,6 @@
 //! variables and profiles apply. See the README's "AWS credentials" section
 //! for the inputs.
 
-mod duration;
 mod fetch;
 mod http;
 mod inputs;
@@ -22,7 +21,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use duration::{parse as parse_duration, DurationError};
 /// The HTTP client escsh's AWS calls go through (rustls on ring, TLS set up
 /// only for `https://` URLs), for other code that talks to AWS.
 pub use http::client as http_client;
