@@ -235,9 +235,11 @@ mod tests {
     fn errors_point_at_the_line() {
         let e = parse(&rc("environment: a/b\nrefresh: soon\n")).unwrap_err();
         assert_eq!((e.line, e.column), (2, 10));
-        assert!(e
-            .to_string()
-            .starts_with("/p/.escrc:2:10: `soon` is not a duration"));
+        let text = e.to_string();
+        assert!(
+            text.starts_with("/p/.escrc:2:10: invalid duration \"soon\""),
+            "{text}"
+        );
         let e = parse(&rc("\n  colour: blue\n")).unwrap_err();
         assert_eq!((e.line, e.column), (2, 3));
         assert!(parse(&rc("a b c\n")).is_err());
