@@ -3,6 +3,7 @@
 //!
 //! When a tool is missing the tests skip loudly, except under `CI=true`,
 //! where a missing tool is a failure: CI installs both.
+#![allow(dead_code)] // each test binary uses a different part
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
