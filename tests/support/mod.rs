@@ -113,7 +113,7 @@ pub fn registry(schemas: &Schemas) -> Registry {
     registry
 }
 
-fn known<'v>(value: &'v Value) -> Option<&'v Value> {
+fn known(value: &Value) -> Option<&Value> {
     (!value.unknown).then_some(value)
 }
 
