@@ -173,7 +173,8 @@ fn child_path(parent: &str, accessor: Accessor) -> String {
 }
 
 fn is_builtin_key(key: &str) -> bool {
-    key.len() >= 4 && key[..4].eq_ignore_ascii_case("fn::")
+    // `get`, not slicing: byte 4 may fall inside a multi-byte character.
+    key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("fn::"))
 }
 
 struct Builder {

@@ -41,16 +41,19 @@ pub(super) struct Env<'d> {
     pub name: String,
     pub doc: &'d Document,
     base: Option<Rc<Val>>,
-    imports: Val,
+    imports: Rc<Val>,
     memo: Vec<Memo>,
-    context: Val,
+    context: Rc<Val>,
 }
 
 /// Where a reference currently points while its accessors are applied: an
-/// expression not evaluated yet (with the value it layers over), or a value.
-enum Cursor {
-    Expr(ExprId, Option<Val>),
-    Val(Val),
+/// expression not evaluated yet (with the value it layers over), a value
+/// held elsewhere, or a value of its own. Borrowing keeps a reference into a
+/// large import from copying the whole import.
+enum Cursor<'b> {
+    Expr(ExprId, Option<&'b Val>),
+    Ref(&'b Val),
+    Own(Val),
 }
 
 impl<'a> Evaluator<'a> {
@@ -146,9 +149,9 @@ impl<'a> Evaluator<'a> {
             name: name.to_string(),
             doc,
             base: base.map(Rc::new),
-            imports: Val::new(VKind::Object(imports)),
+            imports: Rc::new(Val::new(VKind::Object(imports))),
             memo: doc.exprs.iter().map(|_| Memo::Todo).collect(),
-            context: self.context_for(name),
+            context: Rc::new(self.context_for(name)),
         };
         Some(match doc.values {
             Some(root) => {
@@ -374,9 +377,13 @@ impl<'a> Evaluator<'a> {
         let Some((first, rest)) = access.steps.split_first() else {
             return Val::unknown();
         };
+        // Shared handles the cursor may borrow from while `env` is mutated.
+        let (context, imports, base) = (env.context.clone(), env.imports.clone(), env.base.clone());
+        let empty = Val::new(VKind::Object(BTreeMap::new()));
+        let loaded;
         let (mut cursor, rest) = match &first.accessor {
-            Accessor::Key(k) if k == "context" => (Cursor::Val(env.context.clone()), rest),
-            Accessor::Key(k) if k == "imports" => (Cursor::Val(env.imports.clone()), rest),
+            Accessor::Key(k) if k == "context" => (Cursor::Ref(&context), rest),
+            Accessor::Key(k) if k == "imports" => (Cursor::Ref(&imports), rest),
             Accessor::Key(k) if k == "environments" => {
                 let (Some(project), Some(name)) = (rest.first(), rest.get(1)) else {
                     return Val::unknown();
@@ -389,25 +396,18 @@ impl<'a> Evaluator<'a> {
                 let target = format!("{project}/{name}");
                 let path = env.doc.exprs[id].path.clone();
                 let file = env.name.clone();
-                match self.load_env(&target, &file, at(first), &path) {
-                    Some(v) => (Cursor::Val((*v).clone()), &rest[2..]),
+                loaded = match self.load_env(&target, &file, at(first), &path) {
+                    Some(v) => v,
                     None => return Val::unknown(),
-                }
+                };
+                (Cursor::Ref(&loaded), &rest[2..])
             }
             _ => match env.doc.values {
-                Some(root) => {
-                    let base = env.base.as_deref().cloned();
-                    (Cursor::Expr(root, base), access.steps.as_slice())
-                }
-                None => {
-                    let base = env.base.as_deref().cloned();
-                    (
-                        Cursor::Val(
-                            base.unwrap_or_else(|| Val::new(VKind::Object(BTreeMap::new()))),
-                        ),
-                        access.steps.as_slice(),
-                    )
-                }
+                Some(root) => (Cursor::Expr(root, base.as_deref()), access.steps.as_slice()),
+                None => (
+                    Cursor::Ref(base.as_deref().unwrap_or(&empty)),
+                    access.steps.as_slice(),
+                ),
             },
         };
         for step in rest {
@@ -417,35 +417,33 @@ impl<'a> Evaluator<'a> {
             };
         }
         match cursor {
-            Cursor::Expr(target, base) => self.eval(env, target, base.as_ref()),
-            Cursor::Val(v) => v,
+            Cursor::Expr(target, base) => self.eval(env, target, base),
+            Cursor::Ref(v) => v.clone(),
+            Cursor::Own(v) => v,
         }
     }
 
     /// Applies one accessor; `None` (after reporting) when it fails.
-    fn step(
+    fn step<'b>(
         &mut self,
         env: &mut Env,
         id: ExprId,
-        cursor: Cursor,
+        cursor: Cursor<'b>,
         step: &Step,
         pos: Pos,
-    ) -> Option<Cursor> {
+    ) -> Option<Cursor<'b>> {
         let value = match cursor {
-            Cursor::Expr(target, base) if !base.as_ref().is_some_and(|b| b.fin) => {
+            Cursor::Expr(target, base) if !base.is_some_and(|b| b.fin) => {
                 match (&env.doc.exprs[target].kind, &step.accessor) {
                     (ExprKind::Object(props), Accessor::Key(k)) => {
                         if let Some((_, child)) = props.iter().find(|(name, _)| name == k) {
-                            return Some(Cursor::Expr(
-                                *child,
-                                base.and_then(|b| b.get(k).cloned()),
-                            ));
+                            return Some(Cursor::Expr(*child, base.and_then(|b| b.get(k))));
                         }
-                        if let Some(v) = base.as_ref().and_then(|b| b.get(k)) {
-                            return Some(Cursor::Val(v.clone()));
+                        if let Some(v) = base.and_then(|b| b.get(k)) {
+                            return Some(Cursor::Ref(v));
                         }
                         let mut keys: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
-                        if let Some(m) = base.as_ref().and_then(Val::object) {
+                        if let Some(m) = base.and_then(Val::object) {
                             keys.extend(m.keys().map(String::as_str));
                         }
                         let summary = unknown_property(k, &keys);
@@ -461,42 +459,45 @@ impl<'a> Evaluator<'a> {
                         self.wrong_accessor(env, id, pos, &step.accessor);
                         return None;
                     }
-                    _ => self.eval(env, target, base.as_ref()),
+                    _ => Held::Own(self.eval(env, target, base)),
                 }
             }
-            Cursor::Expr(target, base) => self.eval(env, target, base.as_ref()),
-            Cursor::Val(v) => v,
+            Cursor::Expr(target, base) => Held::Own(self.eval(env, target, base)),
+            Cursor::Ref(v) => Held::Ref(v),
+            Cursor::Own(v) => Held::Own(v),
         };
-        if value.unknown {
+        let v = value.get();
+        if v.unknown {
             return None;
         }
-        match (&value.kind, &step.accessor) {
+        let found = match (&v.kind, &step.accessor) {
             (VKind::Object(map), Accessor::Key(k)) => match map.get(k) {
-                Some(v) => Some(Cursor::Val(v.clone())),
+                Some(_) => Ok(()),
                 None => {
                     let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-                    let summary = unknown_property(k, &keys);
-                    self.access_error(env, id, pos, summary);
-                    None
+                    Err(unknown_property(k, &keys))
                 }
             },
             (VKind::Array(items), Accessor::Index(i)) => {
                 let i = self.index(env, id, pos, *i, items.len())?;
-                Some(Cursor::Val(items[i].clone()))
+                return Some(value.child(|v| match &v.kind {
+                    VKind::Array(items) => items.get(i),
+                    _ => None,
+                }));
             }
             (VKind::Object(_), _) | (VKind::Array(_), _) => {
                 self.wrong_accessor(env, id, pos, &step.accessor);
+                return None;
+            }
+            _ => Err("receiver must be an array or an object".to_string()),
+        };
+        match (found, &step.accessor) {
+            (Ok(()), Accessor::Key(k)) => Some(value.child(|v| v.get(k))),
+            (Err(summary), _) => {
+                self.access_error(env, id, pos, summary);
                 None
             }
-            _ => {
-                self.access_error(
-                    env,
-                    id,
-                    pos,
-                    "receiver must be an array or an object".into(),
-                );
-                None
-            }
+            (Ok(()), Accessor::Index(_)) => None,
         }
     }
 
@@ -524,6 +525,30 @@ impl<'a> Evaluator<'a> {
     fn access_error(&mut self, env: &Env, id: ExprId, pos: Pos, summary: String) {
         let path = env.doc.exprs[id].path.clone();
         self.error(&env.name, pos, &path, summary);
+    }
+}
+
+/// A value being indexed: borrowed from elsewhere or owned here.
+enum Held<'b> {
+    Ref(&'b Val),
+    Own(Val),
+}
+
+impl<'b> Held<'b> {
+    fn get(&self) -> &Val {
+        match self {
+            Held::Ref(v) => v,
+            Held::Own(v) => v,
+        }
+    }
+
+    /// The child `pick` finds (which the caller checked exists), still
+    /// borrowed when the parent was.
+    fn child(self, pick: impl for<'v> Fn(&'v Val) -> Option<&'v Val>) -> Cursor<'b> {
+        match self {
+            Held::Ref(v) => pick(v).map_or(Cursor::Own(Val::unknown()), Cursor::Ref),
+            Held::Own(v) => Cursor::Own(pick(&v).cloned().unwrap_or_else(Val::unknown)),
+        }
     }
 }
 

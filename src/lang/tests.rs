@@ -159,3 +159,15 @@ fn diagnostics_never_contain_secret_values() {
         assert!(!d.to_string().contains("hunter2"), "{d}");
     }
 }
+
+#[test]
+fn keys_with_multibyte_characters_near_the_fn_prefix() {
+    // Found by the fuzzer (fuzz/regressions/char-boundary-in-builtin-key.yaml).
+    let e = eval_with("values:\n fn:\u{186}:\n  x: 1\n", &[]);
+    assert!(!e.has_errors(), "{:?}", e.diagnostics);
+    let e = eval_with("values:\n  a: {\"fn::\u{186}\": 1}\n", &[]);
+    assert!(e
+        .diagnostics
+        .iter()
+        .any(|d| d.summary == "'fn::' is a reserved prefix"));
+}
