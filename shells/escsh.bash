@@ -33,9 +33,10 @@ __escsh_hook() {
         else
             printf -v __escsh_now '%(%s)T' -1
         fi
-        if ((__escsh_now < ${__escsh_deadline:-0})); then
+        # The stamp must exist; so must the .escrc that applies, if any.
+        if ((__escsh_now < ${__escsh_deadline:-0})) && [[ -e ${__escsh_stamp-} && (-z ${__escsh_rc-} || -e $__escsh_rc) ]]; then
             for __escsh_f in ${__escsh_watch[@]+"${__escsh_watch[@]}"}; do
-                if [[ ! -e $__escsh_f || $__escsh_f -nt ${__escsh_stamp-} ]]; then
+                if [[ $__escsh_f -nt ${__escsh_stamp-} ]]; then
                     __escsh_export
                     return $__escsh_ret
                 fi

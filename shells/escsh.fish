@@ -13,8 +13,8 @@ function __escsh_stale
     # fish has no clock variable: the deadline is kept as seconds after the stamp.
     set -l age (path mtime --relative -- $__escsh_stamp 2>/dev/null); or return 0
     test $age -ge $__escsh_ttl; and return 0
+    test -n "$__escsh_rc"; and not test -e "$__escsh_rc"; and return 0
     for f in $__escsh_watch
-        test -e $f; or return 0
         test $f -nt $__escsh_stamp; and return 0
     end
     for f in $__escsh_absent

@@ -22,10 +22,11 @@ __escsh_export() {
 __escsh_hook() {
     local f
     if [[ "$PWD" == "${__escsh_pwd-}" && "${ESCSH_STATE-}" == "${__escsh_state-}" ]] &&
-        (( ${EPOCHSECONDS:-0} < ${__escsh_deadline:-0} )); then
+        (( ${EPOCHSECONDS:-0} < ${__escsh_deadline:-0} )) &&
+        [[ -e ${__escsh_stamp-} && (-z ${__escsh_rc-} || -e $__escsh_rc) ]]; then
         # `[@]`, not `(@)`: under KSH_ARRAYS `${(@)a}` is the first element only.
         for f in "${__escsh_watch[@]}"; do
-            if [[ ! -e $f || $f -nt ${__escsh_stamp-} ]]; then
+            if [[ $f -nt ${__escsh_stamp-} ]]; then
                 __escsh_export
                 return
             fi

@@ -421,7 +421,10 @@ fn render(
     lines.push(sh.assign_local("__escsh_state", state.as_bytes()));
     lines.push(sh.assign_local("__escsh_stamp", &path_text(stamp)));
     lines.push(sh.assign_local("__escsh_prev", encode_prev(&out.shell_prev).as_bytes()));
-    // Files that exist must stay and not change; files that do not must not appear.
+    let rc = out.state.rc.as_deref().map(path_text).unwrap_or_default();
+    lines.push(sh.assign_local("__escsh_rc", &rc));
+    // Files that exist must not change (the .escrc must also stay);
+    // files that do not must not appear.
     let (present, absent): (Vec<&PathBuf>, Vec<&PathBuf>) =
         decision.watch.iter().partition(|p| p.exists());
     let present: Vec<Vec<u8>> = present.iter().map(|p| path_text(p)).collect();

@@ -1036,7 +1036,7 @@ pub fn escrc_error_is_reported_once(sh: Sh) {
     assert_eq!(s.line("broken"), "FOO=<unset>", "{}", s.dump());
     assert_eq!(
         s.stderr_count(&format!(
-            "escsh: {}:3:10: `soon` is not a duration",
+            "escsh: {}:3:10: invalid duration \"soon\"",
             rc.display()
         )),
         1,
