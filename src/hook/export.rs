@@ -479,6 +479,100 @@ pub fn local_hh_mm(unix: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hook::cache::CachedVar;
+    use std::cell::Cell;
+
+    /// Opens to fixed credentials expiring at `expires`; counts refreshes.
+    struct Fake {
+        expires: i64,
+        opened_at: i64,
+        refreshes: Cell<u32>,
+    }
+
+    impl Opener for Fake {
+        fn open(&self, settings: &Settings, _: &RcFile, _: i64) -> Result<Entry, String> {
+            Ok(Entry {
+                target: target_name(&settings.target),
+                vars: vec![CachedVar {
+                    name: "AWS_SECRET_ACCESS_KEY".into(),
+                    value: "s3cr3t-value".into(),
+                    secret: true,
+                }],
+                expires_at: Some(self.expires),
+                opened_at: self.opened_at,
+                sources: Vec::new(),
+                failure: None,
+            })
+        }
+
+        fn refresh_in_background(&self, _: &RcFile) {
+            self.refreshes.set(self.refreshes.get() + 1);
+        }
+    }
+
+    /// An allowed project in a private home; returns the home and project.
+    fn allowed_project() -> (tempfile::TempDir, Paths, PathBuf) {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under(home.path());
+        let proj = home.path().join("proj");
+        std::fs::create_dir_all(&proj).unwrap();
+        std::fs::write(proj.join(".escrc"), "app/dev\n").unwrap();
+        let rc = rc::find(&proj).unwrap();
+        TrustStore::new(paths.data_dir()).allow(&rc, None).unwrap();
+        (home, paths, std::fs::canonicalize(proj).unwrap())
+    }
+
+    fn run(paths: &Paths, cwd: &Path, now: i64, opener: &Fake) -> Export {
+        let env = |_: &str| None;
+        let inputs = Inputs {
+            paths,
+            shell: Shell::Bash,
+            now,
+            cwd: cwd.to_path_buf(),
+            pwd: cwd.display().to_string(),
+            env: &env,
+            shell_prev: None,
+            stamp: None,
+        };
+        export(&inputs, opener).unwrap()
+    }
+
+    #[test]
+    fn near_expiry_refreshes_in_the_background_and_expired_credentials_are_not_exported() {
+        let (_home, paths, proj) = allowed_project();
+        let fake = Fake {
+            expires: 1_000,
+            opened_at: 100,
+            refreshes: Cell::new(0),
+        };
+        // Long before the refresh point: loaded, nothing started, and the
+        // hook's deadline is the refresh point (a fifth of the lifetime early).
+        let out = run(&paths, &proj, 200, &fake);
+        assert!(out.script.contains("export AWS_SECRET_ACCESS_KEY="));
+        assert!(
+            out.script.contains("__escsh_deadline='820'"),
+            "{}",
+            out.script
+        );
+        assert_eq!(fake.refreshes.get(), 0);
+        // Past the refresh point: still loaded, a background refresh starts.
+        let out = run(&paths, &proj, 900, &fake);
+        assert!(out.script.contains("export AWS_SECRET_ACCESS_KEY="));
+        assert_eq!(fake.refreshes.get(), 1);
+        // Expired: nothing exported, and the user is told.
+        let out = run(&paths, &proj, 1_000, &fake);
+        assert!(
+            !out.script.contains("AWS_SECRET_ACCESS_KEY="),
+            "{}",
+            out.script
+        );
+        assert!(
+            out.messages.iter().any(|m| m.contains("have expired")),
+            "{:?}",
+            out.messages
+        );
+        assert!(out.messages.iter().all(|m| !m.contains("s3cr3t")));
+    }
 
     #[test]
     fn rfc3339_dates() {
