@@ -68,6 +68,9 @@ pub trait Rotator: Send + Sync {
     fn input_schema(&self) -> Option<serde_json::Value> {
         None
     }
+    /// The schema of the rotation state itself. A missing state (null) is
+    /// always accepted: the evaluator checks against "this schema or null"
+    /// (a schema already written that way is used as it is).
     fn state_schema(&self) -> Option<serde_json::Value> {
         None
     }
