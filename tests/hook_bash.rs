@@ -6,70 +6,7 @@ use shellkit::{scenarios, Kit, Sh};
 
 const SH: Sh = Sh::Bash;
 
-#[test]
-fn not_allowed_until_allow() {
-    scenarios::not_allowed_until_allow(SH);
-}
-
-#[test]
-fn enter_and_leave_restore() {
-    scenarios::enter_and_leave_restore(SH);
-}
-
-#[test]
-fn nested_and_switching() {
-    scenarios::nested_and_switching(SH);
-}
-
-#[test]
-fn edit_blocks_until_allowed_again() {
-    scenarios::edit_blocks_until_allowed_again(SH);
-}
-
-#[test]
-fn deny_unloads_and_survives_edits() {
-    scenarios::deny_unloads_and_survives_edits(SH);
-}
-
-#[test]
-fn allow_and_reload_from_another_process() {
-    scenarios::allow_and_reload_from_another_process(SH);
-}
-
-#[test]
-fn user_change_is_left_alone() {
-    scenarios::user_change_is_left_alone(SH);
-}
-
-#[test]
-fn no_secret_in_shell_variables() {
-    scenarios::no_secret_in_shell_variables(SH);
-}
-
-#[test]
-fn xtrace_shows_no_secret() {
-    scenarios::trace_shows_no_secret(SH);
-}
-
-#[test]
-fn status_is_preserved() {
-    scenarios::status_is_preserved(SH);
-}
-
-#[test]
-fn binary_path_needing_quotes() {
-    scenarios::binary_path_needing_quotes(SH);
-}
-
-#[test]
-fn spawn_count_settled() {
-    scenarios::spawn_count_settled(SH);
-}
-
-#[test]
-fn spawn_count_right_after_loading() {
-    scenarios::spawn_count_right_after_loading(SH);
-}
+crate::shared_scenarios!(SH);
 
 #[test]
 fn child_shell() {
@@ -183,43 +120,8 @@ fn prompt_command_array_keeps_working() {
 }
 
 #[test]
-fn values_round_trip_through_the_hook() {
-    scenarios::values_round_trip_through_the_hook(SH);
-}
-
-#[test]
-fn bad_name_is_refused() {
-    scenarios::bad_name_is_refused(SH);
-}
-
-#[test]
-fn project_path_needing_quotes() {
-    scenarios::project_path_needing_quotes(SH);
-}
-
-#[test]
-fn definition_edit_is_picked_up() {
-    scenarios::definition_edit_is_picked_up(SH);
-}
-
-#[test]
-fn escrc_created_and_removed_in_place() {
-    scenarios::escrc_created_and_removed_in_place(SH);
-}
-
-#[test]
-fn escrc_error_is_reported_once() {
-    scenarios::escrc_error_is_reported_once(SH);
-}
-
-#[test]
 fn child_shell_elsewhere() {
     scenarios::child_shell_elsewhere(SH);
-}
-
-#[test]
-fn odd_previous_values_restore() {
-    scenarios::odd_previous_values_restore(SH);
 }
 
 /// Settings users have in their .bashrc (word splitting on `/`, glob

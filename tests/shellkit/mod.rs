@@ -479,3 +479,90 @@ impl Session {
         )
     }
 }
+
+/// One `#[test]` per scenario every shell must pass, for the shell `$sh`.
+#[macro_export]
+macro_rules! shared_scenarios {
+    ($sh:expr) => {
+        #[test]
+        fn allow_and_reload_from_another_process() {
+            shellkit::scenarios::allow_and_reload_from_another_process($sh);
+        }
+        #[test]
+        fn bad_name_is_refused() {
+            shellkit::scenarios::bad_name_is_refused($sh);
+        }
+        #[test]
+        fn binary_path_needing_quotes() {
+            shellkit::scenarios::binary_path_needing_quotes($sh);
+        }
+        #[test]
+        fn definition_edit_is_picked_up() {
+            shellkit::scenarios::definition_edit_is_picked_up($sh);
+        }
+        #[test]
+        fn deny_unloads_and_survives_edits() {
+            shellkit::scenarios::deny_unloads_and_survives_edits($sh);
+        }
+        #[test]
+        fn edit_blocks_until_allowed_again() {
+            shellkit::scenarios::edit_blocks_until_allowed_again($sh);
+        }
+        #[test]
+        fn enter_and_leave_restore() {
+            shellkit::scenarios::enter_and_leave_restore($sh);
+        }
+        #[test]
+        fn escrc_created_and_removed_in_place() {
+            shellkit::scenarios::escrc_created_and_removed_in_place($sh);
+        }
+        #[test]
+        fn escrc_error_is_reported_once() {
+            shellkit::scenarios::escrc_error_is_reported_once($sh);
+        }
+        #[test]
+        fn nested_and_switching() {
+            shellkit::scenarios::nested_and_switching($sh);
+        }
+        #[test]
+        fn no_secret_in_shell_variables() {
+            shellkit::scenarios::no_secret_in_shell_variables($sh);
+        }
+        #[test]
+        fn not_allowed_until_allow() {
+            shellkit::scenarios::not_allowed_until_allow($sh);
+        }
+        #[test]
+        fn odd_previous_values_restore() {
+            shellkit::scenarios::odd_previous_values_restore($sh);
+        }
+        #[test]
+        fn project_path_needing_quotes() {
+            shellkit::scenarios::project_path_needing_quotes($sh);
+        }
+        #[test]
+        fn spawn_count_right_after_loading() {
+            shellkit::scenarios::spawn_count_right_after_loading($sh);
+        }
+        #[test]
+        fn spawn_count_settled() {
+            shellkit::scenarios::spawn_count_settled($sh);
+        }
+        #[test]
+        fn status_is_preserved() {
+            shellkit::scenarios::status_is_preserved($sh);
+        }
+        #[test]
+        fn trace_shows_no_secret() {
+            shellkit::scenarios::trace_shows_no_secret($sh);
+        }
+        #[test]
+        fn user_change_is_left_alone() {
+            shellkit::scenarios::user_change_is_left_alone($sh);
+        }
+        #[test]
+        fn values_round_trip_through_the_hook() {
+            shellkit::scenarios::values_round_trip_through_the_hook($sh);
+        }
+    };
+}
