@@ -55,7 +55,7 @@ pub enum ExprKind {
     Symbol(interp::Access, TextStart),
     Interpolate(Vec<Part>, TextStart),
     Array(Vec<ExprId>),
-    /// Keys in document order, duplicates and invalid keys removed.
+    /// Sorted by key (see [`property`]), duplicates and invalid keys removed.
     Object(Vec<(String, ExprId)>),
     Builtin(Builtin),
     /// A construct that failed to load; it evaluates to unknown.
@@ -95,6 +95,14 @@ pub enum Secret {
     Ciphertext(String),
     /// Not a string literal: an empty secret, after the load error.
     Invalid,
+}
+
+/// The expression of `key` in an object's (sorted) properties.
+pub fn property(props: &[(String, ExprId)], key: &str) -> Option<ExprId> {
+    props
+        .binary_search_by(|(k, _)| k.as_str().cmp(key))
+        .ok()
+        .map(|i| props[i].1)
 }
 
 pub fn parse_document(root: Node) -> Document {
@@ -362,6 +370,7 @@ impl Builder {
 
     fn object(&mut self, entries: Vec<(Node, Node)>, pos: Pos, path: String) -> ExprId {
         let mut props: Vec<(String, ExprId)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (key, value) in entries {
             let name = match &key.kind {
                 NodeKind::String { value: k, quoted } => {
@@ -386,13 +395,14 @@ impl Builder {
                 },
             };
             let child = child_path(&path, Accessor::Key(name.clone()));
-            if props.iter().any(|(k, _)| *k == name) {
+            if !seen.insert(name.clone()) {
                 self.error(format!("duplicate key \"{name}\""), key.pos, child);
                 continue;
             }
             let id = self.expr(value, child);
             props.push((name, id));
         }
+        props.sort_by(|a, b| a.0.cmp(&b.0));
         self.push(pos, path, ExprKind::Object(props))
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::ast::{ExprId, ExprKind};
+use super::ast::{self, ExprId, ExprKind};
 use super::eval::{Env, Evaluator};
 use super::interp::{self, Accessor};
 use super::schema;
@@ -42,9 +42,7 @@ impl Evaluator<'_> {
             let mut rest = v.path.as_slice();
             while let Some((first, tail)) = rest.split_first() {
                 let child = match (&env.doc.exprs[at].kind, first) {
-                    (ExprKind::Object(props), Accessor::Key(k)) => {
-                        props.iter().find(|(name, _)| name == k).map(|(_, c)| *c)
-                    }
+                    (ExprKind::Object(props), Accessor::Key(k)) => ast::property(props, k),
                     (ExprKind::Array(items), Accessor::Index(i)) => {
                         usize::try_from(*i).ok().and_then(|i| items.get(i).copied())
                     }

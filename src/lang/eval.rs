@@ -9,7 +9,7 @@ use super::ast::{Document, ExprId, ExprKind};
 use super::diag::{Diagnostic, Severity};
 use super::interp::{Access, Accessor, Step};
 use super::syntax::Pos;
-use super::val::{merge, VKind, Val};
+use super::val::{merge, merge_owned, VKind, Val};
 use super::{ast, syntax, LoadError, Loader, Options};
 
 /// Per environment: what it evaluated, or why it could not be used.
@@ -34,6 +34,9 @@ enum Memo {
     Todo,
     Busy,
     Done(Val),
+    /// Evaluated, and the value handed on without a copy: only the
+    /// `values` root, which no reference can name as a whole.
+    Moved,
 }
 
 /// One environment being evaluated.
@@ -114,8 +117,8 @@ impl<'a> Evaluator<'a> {
         let name = self.root_name.clone();
         self.envs.insert(name.clone(), Slot::InProgress);
         let value = self.eval_env(&name, doc);
-        self.envs
-            .insert(name, Slot::Done(value.clone().map(Rc::new)));
+        // Nothing loads the root once it is done: no need to keep a copy.
+        self.envs.insert(name, Slot::Done(None));
         value
     }
 
@@ -137,7 +140,7 @@ impl<'a> Evaluator<'a> {
                 None => (*value).clone(),
                 Some(b) => {
                     let mut final_hit = false;
-                    let merged = merge((*value).clone(), &b, &mut || final_hit = true);
+                    let merged = merge_owned((*value).clone(), b, &mut || final_hit = true);
                     if final_hit {
                         self.warn_final(name, import.pos, &import.path);
                     }
@@ -255,6 +258,7 @@ impl<'a> Evaluator<'a> {
     pub fn eval(&mut self, env: &mut Env, id: ExprId, base: Option<&Val>) -> Val {
         match &env.memo[id] {
             Memo::Done(v) => return v.clone(),
+            Memo::Moved => return Val::unknown(),
             Memo::Busy => {
                 let expr = &env.doc.exprs[id];
                 let property = expr.path.strip_prefix("values").unwrap_or(&expr.path);
@@ -293,7 +297,11 @@ impl<'a> Evaluator<'a> {
                 }
             }
         };
-        env.memo[id] = Memo::Done(value.clone());
+        env.memo[id] = if Some(id) == env.doc.values {
+            Memo::Moved
+        } else {
+            Memo::Done(value.clone())
+        };
         value
     }
 
@@ -305,8 +313,6 @@ impl<'a> Evaluator<'a> {
         props: &[(String, ExprId)],
         base: Option<&Val>,
     ) -> Val {
-        let mut props: Vec<&(String, ExprId)> = props.iter().collect();
-        props.sort_by(|a, b| a.0.cmp(&b.0));
         let mut map = BTreeMap::new();
         for (key, child) in props {
             let child_base = base.and_then(|b| b.get(key));
@@ -436,8 +442,8 @@ impl<'a> Evaluator<'a> {
             Cursor::Expr(target, base) if !base.is_some_and(|b| b.fin) => {
                 match (&env.doc.exprs[target].kind, &step.accessor) {
                     (ExprKind::Object(props), Accessor::Key(k)) => {
-                        if let Some((_, child)) = props.iter().find(|(name, _)| name == k) {
-                            return Some(Cursor::Expr(*child, base.and_then(|b| b.get(k))));
+                        if let Some(child) = ast::property(props, k) {
+                            return Some(Cursor::Expr(child, base.and_then(|b| b.get(k))));
                         }
                         if let Some(v) = base.and_then(|b| b.get(k)) {
                             return Some(Cursor::Ref(v));

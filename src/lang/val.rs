@@ -155,23 +155,38 @@ pub fn merge(top: Val, base: &Val, on_final: &mut dyn FnMut()) -> Val {
         on_final();
         return base.clone();
     }
-    let (Some(_), Some(base_map)) = (top.object(), base.object()) else {
+    if top.object().is_none() || base.object().is_none() {
         return top;
-    };
-    let mut top = top;
-    if let VKind::Object(map) = &mut top.kind {
-        for (k, b) in base_map {
-            match map.remove(k) {
-                Some(t) => {
-                    map.insert(k.clone(), merge(t, b, on_final));
-                }
-                None => {
-                    let mut b = b.clone();
-                    b.inherited = true;
-                    map.insert(k.clone(), b);
-                }
-            }
-        }
     }
-    top
+    merge_owned(top, base.clone(), on_final)
+}
+
+/// [`merge`] that takes `base` by value and fills it in place, so layering
+/// many imports does not copy the growing base once per import.
+pub fn merge_owned(top: Val, mut base: Val, on_final: &mut dyn FnMut()) -> Val {
+    if base.fin {
+        on_final();
+        return base;
+    }
+    if top.object().is_none() || base.object().is_none() {
+        return top;
+    }
+    let (VKind::Object(top_map), VKind::Object(base_map)) = (top.kind, &mut base.kind) else {
+        unreachable!("both checked to be known objects");
+    };
+    // What only the lower layer has is inherited (ESC's fn::toString skips it).
+    for b in base_map.values_mut() {
+        b.inherited = true;
+    }
+    for (k, t) in top_map {
+        let merged = match base_map.remove(&k) {
+            Some(b) => merge_owned(t, b, on_final),
+            None => t,
+        };
+        base_map.insert(k, merged);
+    }
+    base.secret = top.secret;
+    base.fin = top.fin;
+    base.inherited = top.inherited;
+    base
 }
