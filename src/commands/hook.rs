@@ -215,6 +215,8 @@ pub fn refresh(app: &App, rc_path: &Path) -> Result<()> {
             cache.write(&key, &old)?;
         }
     }
+    // Every shell's next prompt looks at the new entry.
+    bump_generation(&app.paths)?;
     Ok(())
 }
 

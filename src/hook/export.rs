@@ -152,7 +152,8 @@ fn decide(
     }
     let cache = Cache::new(inputs.paths.runtime_dir());
     let key = Cache::key(&target_name(&settings.target));
-    watch.push(cache.path(&key));
+    // A background refresh bumps the generation file when it has written
+    // the cache, so the cache itself need not be watched.
     let entry = match obtain(&cache, &key, || opener.open(&settings, &rc, inputs.now)) {
         Ok(entry) => entry,
         Err(e) => {
