@@ -33,8 +33,9 @@ __escsh_hook() {
         else
             printf -v __escsh_now '%(%s)T' -1
         fi
-        # The stamp must exist; so must the .escrc that applies, if any.
-        if ((__escsh_now < ${__escsh_deadline:-0})) && [[ -e ${__escsh_stamp-} && (-z ${__escsh_rc-} || -e $__escsh_rc) ]]; then
+        # The .escrc that applies, if any, must still exist (a missing stamp
+        # makes every watched file newer).
+        if ((__escsh_now < ${__escsh_deadline:-0})) && [[ -z ${__escsh_rc-} || -e $__escsh_rc ]]; then
             for __escsh_f in ${__escsh_watch[@]+"${__escsh_watch[@]}"}; do
                 if [[ $__escsh_f -nt ${__escsh_stamp-} ]]; then
                     __escsh_export

@@ -23,7 +23,7 @@ __escsh_hook() {
     local f
     if [[ "$PWD" == "${__escsh_pwd-}" && "${ESCSH_STATE-}" == "${__escsh_state-}" ]] &&
         (( ${EPOCHSECONDS:-0} < ${__escsh_deadline:-0} )) &&
-        [[ -e ${__escsh_stamp-} && (-z ${__escsh_rc-} || -e $__escsh_rc) ]]; then
+        [[ -z ${__escsh_rc-} || -e $__escsh_rc ]]; then
         # `[@]`, not `(@)`: under KSH_ARRAYS `${(@)a}` is the first element only.
         for f in "${__escsh_watch[@]}"; do
             if [[ $f -nt ${__escsh_stamp-} ]]; then
