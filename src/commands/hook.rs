@@ -12,7 +12,7 @@ use crate::hook::cache::{Cache, CachedVar, Entry, Failure, Source};
 use crate::hook::diff::Change;
 use crate::hook::export::{self, bump_generation, target_name, Inputs, Opener};
 use crate::hook::rc::{self, RcFile, Settings, Target};
-use crate::hook::state::{State, VAR as STATE_VAR};
+use crate::hook::state::{Fingerprinter, State, VAR as STATE_VAR};
 use crate::hook::trust::{Trust, TrustStore};
 use crate::projection::{self, VarKind};
 use crate::reference::EnvRef;
@@ -41,7 +41,8 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
         .collect();
     let env = |name: &str| snapshot.get(name).cloned();
     let shell_prev = std::env::var("__ESCSH_PREV").ok();
-    use_pristine_environment(app, &env, shell_prev.as_deref())?;
+    let fingerprinter = Fingerprinter::load(app.paths.data_dir())?;
+    use_pristine_environment(&env, shell_prev.as_deref(), &fingerprinter)?;
     let inputs = Inputs {
         paths: &app.paths,
         shell,
@@ -50,6 +51,7 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
         pwd,
         env: &env,
         shell_prev,
+        fingerprinter: &fingerprinter,
         stamp: std::env::var_os("__ESCSH_STAMP")
             .filter(|s| !s.is_empty())
             .map(PathBuf::from),
@@ -68,17 +70,16 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
 /// `assumeRole` takes its source credentials from there, not from the
 /// credentials escsh exported for another project.
 fn use_pristine_environment(
-    app: &App,
     env: &dyn Fn(&str) -> Option<Vec<u8>>,
     shell_prev: Option<&str>,
+    fp: &Fingerprinter,
 ) -> Result<()> {
     let Some(state) = env(STATE_VAR).and_then(|s| State::decode(&String::from_utf8_lossy(&s)))
     else {
         return Ok(());
     };
-    let fp = crate::hook::state::Fingerprinter::load(app.paths.data_dir())?;
     let prev = export::decode_prev(shell_prev);
-    let undo = crate::hook::diff::apply(env, &state, &prev, None, &fp);
+    let undo = crate::hook::diff::apply(env, &state, &prev, None, fp);
     for change in undo.changes {
         match change {
             Change::Set(name, value) => {
@@ -174,7 +175,7 @@ pub fn reload(app: &App) -> Result<()> {
     let key = Cache::key(&target_name(&settings.target));
     let _lock = cache.lock(&key)?;
     let entry = HookOpener { app }
-        .open(&settings, &rc, now())
+        .open(&settings, now())
         .map_err(anyhow::Error::msg)?;
     cache.write(&key, &entry)?;
     bump_generation(&app.paths)?;
@@ -198,7 +199,7 @@ pub fn refresh(app: &App, rc_path: &Path) -> Result<()> {
         return Ok(());
     };
     let now = now();
-    match (HookOpener { app }).open(&settings, &rc, now) {
+    match (HookOpener { app }).open(&settings, now) {
         Ok(entry) => cache.write(&key, &entry)?,
         Err(message) => {
             let Some(mut old) = cache.read(&key) else {
@@ -287,7 +288,7 @@ struct HookOpener<'a> {
 }
 
 impl Opener for HookOpener<'_> {
-    fn open(&self, settings: &Settings, rc: &RcFile, now: i64) -> Result<Entry, String> {
+    fn open(&self, settings: &Settings, now: i64) -> Result<Entry, String> {
         let app = self.app;
         let (env, name, source, root_file) = match &settings.target {
             Target::Reference(r) => {
@@ -332,7 +333,6 @@ impl Opener for HookOpener<'_> {
             .map_err(|e| format!("writing files: {e}"))?;
         let mut sources = vec![Source::of(&root_file)];
         sources.extend(loader.into_locations().iter().map(|p| Source::of(p)));
-        let _ = rc;
         Ok(Entry {
             target: target_name(&settings.target),
             vars: vars

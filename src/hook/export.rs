@@ -25,7 +25,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// Opens what an `.escrc` names (the commands layer provides this: it
 /// knows the store and the providers).
 pub trait Opener {
-    fn open(&self, settings: &Settings, rc: &RcFile, now: i64) -> Result<Entry, String>;
+    fn open(&self, settings: &Settings, now: i64) -> Result<Entry, String>;
     /// Starts a detached refresh of what `rc` names; must not block.
     fn refresh_in_background(&self, rc: &RcFile);
 }
@@ -43,6 +43,7 @@ pub struct Inputs<'a> {
     pub shell_prev: Option<String>,
     /// `__ESCSH_STAMP`: this shell's stamp file, once it has one.
     pub stamp: Option<PathBuf>,
+    pub fingerprinter: &'a Fingerprinter,
 }
 
 pub struct Export {
@@ -54,6 +55,8 @@ pub struct Export {
 
 /// Where the decision landed for this directory.
 struct Decision {
+    /// The `.escrc` that applies, if any.
+    rc: Option<PathBuf>,
     desired: Option<Desired>,
     watch: Vec<PathBuf>,
     deadline: i64,
@@ -73,12 +76,17 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
     };
     let mut next = state.clone();
     let decision = decide(inputs, opener, &mut next, &mut messages);
-    let fp = Fingerprinter::load(inputs.paths.data_dir())?;
     let shell_prev = decode_prev(inputs.shell_prev.as_deref());
-    let mut outcome = diff::apply(env, &state, &shell_prev, decision.desired.as_ref(), &fp);
+    let mut outcome = diff::apply(
+        env,
+        &state,
+        &shell_prev,
+        decision.desired.as_ref(),
+        inputs.fingerprinter,
+    );
     outcome.state.blocked = next.blocked;
     outcome.state.warned = next.warned;
-    outcome.state.rc = rc::find(&inputs.cwd).map(|rc| rc.path);
+    outcome.state.rc = decision.rc.clone();
     messages.extend(transition_messages(
         &state,
         &outcome,
@@ -97,14 +105,21 @@ fn decide(
     messages: &mut Vec<String>,
 ) -> Decision {
     let mut watch = vec![generation_file(inputs.paths)];
+    let Some(rc) = rc::find(&inputs.cwd) else {
+        watch.extend(candidates(&inputs.cwd, None));
+        return Decision {
+            rc: None,
+            desired: None,
+            watch,
+            deadline: NEVER,
+        };
+    };
+    let at = Some(rc.path.clone());
     let none = |watch| Decision {
+        rc: at.clone(),
         desired: None,
         watch,
         deadline: NEVER,
-    };
-    let Some(rc) = rc::find(&inputs.cwd) else {
-        watch.extend(candidates(&inputs.cwd, None));
-        return none(watch);
     };
     watch.extend(candidates(&inputs.cwd, Some(rc.dir())));
     watch.push(rc.path.clone());
@@ -154,7 +169,7 @@ fn decide(
     let key = Cache::key(&target_name(&settings.target));
     // A background refresh bumps the generation file when it has written
     // the cache, so the cache itself need not be watched.
-    let entry = match obtain(&cache, &key, || opener.open(&settings, &rc, inputs.now)) {
+    let entry = match obtain(&cache, &key, || opener.open(&settings, inputs.now)) {
         Ok(entry) => entry,
         Err(e) => {
             say_once(
@@ -163,6 +178,7 @@ fn decide(
                 format!("cannot load {}: {e}", target_name(&settings.target)),
             );
             return Decision {
+                rc: at,
                 desired: None,
                 watch,
                 deadline: inputs.now + 60,
@@ -209,6 +225,7 @@ fn decide(
             ),
         );
         return Decision {
+            rc: at,
             desired: None,
             watch,
             deadline,
@@ -224,6 +241,7 @@ fn decide(
         vars.push(("AWS_CREDENTIAL_EXPIRATION".into(), rfc3339(expires), false));
     }
     Decision {
+        rc: at,
         desired: Some(Desired {
             env: entry.target.clone(),
             vars,
@@ -491,7 +509,7 @@ mod tests {
     }
 
     impl Opener for Fake {
-        fn open(&self, settings: &Settings, _: &RcFile, _: i64) -> Result<Entry, String> {
+        fn open(&self, settings: &Settings, _: i64) -> Result<Entry, String> {
             Ok(Entry {
                 target: target_name(&settings.target),
                 vars: vec![CachedVar {
@@ -534,6 +552,7 @@ mod tests {
             env: &env,
             shell_prev: None,
             stamp: None,
+            fingerprinter: &Fingerprinter::load(paths.data_dir()).unwrap(),
         };
         export(&inputs, opener).unwrap()
     }
