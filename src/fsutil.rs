@@ -1,5 +1,7 @@
-//! Private files: 0700 directories, 0600 files, written atomically (temp
-//! file in the same directory, fsync, rename) so a reader never sees half.
+//! Files escsh writes and reads. Writes are private (0700 directories, 0600
+//! files) and atomic (temp file in the same directory, fsync, rename) so a
+//! reader never sees half. Reads are checked ([`read_checked`]): regular
+//! files only, size limit before reading, opening never blocks.
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
@@ -40,9 +42,180 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Why a file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is not a regular file (a {kind}): only regular files are read")]
+    NotRegular { path: String, kind: &'static str },
+    #[error("{path} is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge { path: String, size: u64, limit: u64 },
+    #[error("{path} is owned by uid {owner}, not by you (uid {euid}): it is not used")]
+    NotOwned { path: String, owner: u32, euid: u32 },
+    #[error("{path} is writable by other users (mode {mode:o}): it is not used")]
+    Writable { path: String, mode: u32 },
+}
+
+impl ReadError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ReadError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+}
+
+/// What a file may be for [`read_checked`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trusting {
+    /// Any regular file the user can read (a project's files): follows
+    /// symlinks, as editors and git leave them.
+    Any,
+    /// escsh's own private files: not a symlink, owned by the effective
+    /// user, not writable by group or others.
+    Private,
+}
+
+/// Reads a regular file of at most `limit` bytes. Opening never blocks
+/// (`O_NONBLOCK`: a FIFO or a device is refused after `fstat`, before any
+/// read), and the size is checked before reading, so `/dev/zero` or a huge
+/// file costs nothing. The bytes returned are the bytes that were checked:
+/// callers hash and evaluate this one buffer.
+pub fn read_checked(path: &Path, limit: u64, trusting: Trusting) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let shown = || path.display().to_string();
+    let io_err = |source| ReadError::Io {
+        path: shown(),
+        source,
+    };
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    if trusting == Trusting::Private {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) && trusting == Trusting::Private {
+                ReadError::NotRegular {
+                    path: shown(),
+                    kind: "symbolic link",
+                }
+            } else {
+                io_err(e)
+            }
+        })?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular {
+            path: shown(),
+            kind: file_kind(&meta),
+        });
+    }
+    if trusting == Trusting::Private {
+        check_private_meta(path, &meta)?;
+    }
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge {
+            path: shown(),
+            size: meta.len(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // A file that grows after the fstat is still cut at the limit.
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            path: shown(),
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Owned by the effective user and not writable by group or others.
+pub fn check_private_meta(path: &Path, meta: &fs::Metadata) -> Result<(), ReadError> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid {
+        return Err(ReadError::NotOwned {
+            path: path.display().to_string(),
+            owner: meta.uid(),
+            euid,
+        });
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(ReadError::Writable {
+            path: path.display().to_string(),
+            mode: meta.mode() & 0o7777,
+        });
+    }
+    Ok(())
+}
+
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_symlink() {
+        "symbolic link"
+    } else {
+        "special file"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checked_reads_refuse_fifos_devices_and_large_files() {
+        let root = tempfile::tempdir().unwrap();
+        let fifo = root.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_checked(&fifo, 10, Trusting::Any).unwrap_err();
+        assert!(
+            matches!(e, ReadError::NotRegular { kind: "FIFO", .. }),
+            "{e}"
+        );
+        let e = read_checked(Path::new("/dev/zero"), 10, Trusting::Any).unwrap_err();
+        assert!(matches!(e, ReadError::NotRegular { .. }), "{e}");
+        let big = root.path().join("big");
+        fs::write(&big, [b'x'; 11]).unwrap();
+        let e = read_checked(&big, 10, Trusting::Any).unwrap_err();
+        assert!(matches!(e, ReadError::TooLarge { size: 11, .. }), "{e}");
+        assert_eq!(read_checked(&big, 11, Trusting::Any).unwrap().len(), 11);
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&big, &link).unwrap();
+        assert!(read_checked(&link, 20, Trusting::Any).is_ok());
+        let e = read_checked(&link, 20, Trusting::Private).unwrap_err();
+        assert!(matches!(e, ReadError::NotRegular { .. }), "{e}");
+        fs::set_permissions(&big, fs::Permissions::from_mode(0o622)).unwrap();
+        let e = read_checked(&big, 20, Trusting::Private).unwrap_err();
+        assert!(matches!(e, ReadError::Writable { .. }), "{e}");
+        assert!(read_checked(&root.path().join("nope"), 1, Trusting::Any)
+            .unwrap_err()
+            .is_not_found());
+    }
 
     #[test]
     fn files_and_dirs_are_private() {
