@@ -8,11 +8,13 @@
 pub mod access;
 pub mod cli;
 pub mod commands;
+pub mod digest;
 pub mod duration;
 pub mod fsutil;
 pub mod hook;
 pub mod lang;
 pub mod paths;
+pub mod printable;
 pub mod projection;
 pub mod providers;
 pub mod redact;
@@ -20,3 +22,4 @@ pub mod reference;
 pub mod run;
 pub mod shell;
 pub mod store;
+pub mod time;

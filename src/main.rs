@@ -50,12 +50,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         .map(|()| 0),
         Command::Hook(_) => Ok(0),
-        Command::Export(args) => commands::hook::export(&app, shell(args.shell)).map(|()| 0),
-        Command::Allow(args) => commands::hook::allow(&app, args.dir.as_deref()).map(|()| 0),
-        Command::Deny(args) => commands::hook::deny(&app, args.dir.as_deref()).map(|()| 0),
-        Command::Reload => commands::hook::reload(&app).map(|()| 0),
-        Command::Status(args) => commands::hook::status(&app, args.json).map(|()| 0),
-        Command::Refresh(args) => commands::hook::refresh(&app, &args.rc).map(|()| 0),
+        Command::Export(args) => commands::export::export(&app, shell(args.shell)).map(|()| 0),
+        Command::Allow(args) => commands::allow::allow(&app, args.dir.as_deref()).map(|()| 0),
+        Command::Deny(args) => commands::deny::deny(&app, args.dir.as_deref()).map(|()| 0),
+        Command::Reload => commands::reload::reload(&app).map(|()| 0),
+        Command::Status(args) => commands::status::status(&app, args.json).map(|()| 0),
+        Command::Refresh(args) => commands::refresh::refresh(&app, &args.rc).map(|()| 0),
     }
 }
 

@@ -1,23 +1,91 @@
 //! The commands, one file each, and what they share: finding the store,
 //! parsing references, and opening (evaluating) an environment.
 
+pub mod allow;
+pub mod deny;
 pub mod env;
 pub mod env_edit;
 pub mod env_set;
+pub mod export;
 pub mod hook;
 pub mod open;
+pub mod opener;
+pub mod refresh;
+pub mod reload;
 pub mod run;
+pub mod status;
 
 use std::io::{self, Write};
 
 use anyhow::{Context as _, Result};
 
 use crate::access::{self, Accessor};
+use crate::hook::project::Project;
+use crate::hook::rc;
 use crate::lang::{self, interp, Diagnostic, Evaluated, Value};
 use crate::paths::Paths;
+use crate::printable;
 use crate::providers::Registry;
 use crate::reference::{self, EnvRef};
-use crate::store::{LocalStore, Store, StoreLoader};
+use crate::store::{LocalStore, Recording, Source, Store, StoreError, StoreLoader};
+
+/// An evaluation together with every definition it read (or looked for),
+/// as read: what a cache records and a watcher watches.
+pub struct Recorded {
+    /// The evaluation, or why the root definition could not be read.
+    pub evaluated: std::result::Result<Evaluated, StoreError>,
+    pub sources: Vec<Source>,
+    /// Turns the evaluation's diagnostics into paths the user can open.
+    pub locate: Locator,
+}
+
+/// Where a diagnostic's environment name lives: the root definition's
+/// location, or an import's in the store.
+pub struct Locator {
+    root_name: String,
+    root_location: String,
+    resolved: Vec<(String, String)>,
+}
+
+impl Locator {
+    pub fn location(&self, name: &str) -> String {
+        if name == self.root_name {
+            return self.root_location.clone();
+        }
+        self.resolved
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| name.to_string(), |(_, l)| l.clone())
+    }
+
+    /// `d` with its file a path the user can open.
+    pub fn locate(&self, d: &Diagnostic) -> Diagnostic {
+        let mut d = d.clone();
+        d.file = Some(match &d.file {
+            Some(name) => self.location(name),
+            None => self.root_location.clone(),
+        });
+        d
+    }
+
+    /// `path:line:col: message (at property)`, for one-line reports that
+    /// already say it is an error.
+    pub fn one_line(&self, d: &Diagnostic) -> String {
+        let d = self.locate(d);
+        let file = d.file.unwrap_or_default();
+        let at = if d.line > 0 {
+            format!("{file}:{}:{}", d.line, d.column)
+        } else {
+            file
+        };
+        let path = if d.path.is_empty() {
+            String::new()
+        } else {
+            format!(" (at {})", d.path)
+        };
+        format!("{at}: {}{path}", d.summary)
+    }
+}
 
 /// An environment was evaluated with errors; its diagnostics are already on
 /// stderr. Exit code 2.
@@ -79,14 +147,91 @@ impl App {
     /// with the file a path the user can open.
     pub fn print_diagnostics(&self, env: &EnvRef, diagnostics: &[Diagnostic]) {
         let loader = StoreLoader::new(self.store.as_ref(), &env.org);
+        let locator = self.locator(
+            &loader,
+            &env.short_name(),
+            self.store.location(env),
+            diagnostics,
+        );
         let mut err = io::stderr().lock();
         for d in diagnostics {
-            let mut d = d.clone();
-            d.file = Some(match &d.file {
-                Some(name) => loader.location_of(name),
-                None => self.store.location(env),
-            });
-            let _ = writeln!(err, "{d}");
+            let _ = writeln!(err, "{}", locator.locate(d));
+        }
+    }
+
+    fn locator(
+        &self,
+        loader: &StoreLoader,
+        root_name: &str,
+        root_location: String,
+        diagnostics: &[Diagnostic],
+    ) -> Locator {
+        let resolved = diagnostics
+            .iter()
+            .filter_map(|d| d.file.clone())
+            .filter(|n| n != root_name)
+            .map(|n| {
+                let l = loader.location_of(&n);
+                (n, l)
+            })
+            .collect();
+        Locator {
+            root_name: root_name.to_string(),
+            root_location,
+            resolved,
+        }
+    }
+
+    /// Opens `env` from the store, recording what it reads (the hook's
+    /// cache and `run --watch` use the record).
+    pub fn open_recorded(&self, env: &EnvRef) -> Recorded {
+        let root = self.store.watch_path(env);
+        let location = self.store.location(env);
+        let read = self.store.read(env);
+        let mut sources: Vec<Source> = root
+            .iter()
+            .map(|p| Source::read_as(p, read.as_ref().ok().map(Vec::as_slice)))
+            .collect();
+        let loader = StoreLoader::new(self.store.as_ref(), &env.org);
+        let bytes = match read {
+            Ok(b) => b,
+            Err(e) => {
+                return Recorded {
+                    evaluated: Err(e),
+                    sources,
+                    locate: self.locator(&loader, &env.short_name(), location, &[]),
+                }
+            }
+        };
+        let recording = Recording::new(StoreLoader::new(self.store.as_ref(), &env.org));
+        let evaluated = self.evaluate_with(&env.short_name(), env, &bytes, &recording);
+        sources.extend(recording.into_sources());
+        let locate = self.locator(&loader, &env.short_name(), location, &evaluated.diagnostics);
+        Recorded {
+            evaluated: Ok(evaluated),
+            sources,
+            locate,
+        }
+    }
+
+    /// Evaluates a project's own definition (`file:` in an `.escrc`), the
+    /// `bytes` read from `path`. It belongs to no org: it may import
+    /// `org/project/env`, and shorter names resolve in the default org.
+    pub fn evaluate_project_file(&self, path: &std::path::Path, bytes: &[u8]) -> Recorded {
+        let name = path.display().to_string();
+        let env = EnvRef::parse("default/project", &self.default_org)
+            .unwrap_or_else(|_| EnvRef::parse("local/default/project", "local").expect("valid"));
+        let recording =
+            Recording::new(StoreLoader::orgless(self.store.as_ref(), &self.default_org));
+        let evaluated = self.evaluate_with(&name, &env, bytes, &recording);
+        let mut sources = vec![Source::read_as(path, Some(bytes))];
+        sources.extend(recording.into_sources());
+        let loader = StoreLoader::orgless(self.store.as_ref(), &self.default_org);
+        let locate = self.locator(&loader, &name, name.clone(), &evaluated.diagnostics);
+        Recorded {
+            evaluated: Ok(evaluated),
+            sources,
+            locate,
         }
     }
 
@@ -118,6 +263,63 @@ impl App {
             .into());
         }
         Ok(())
+    }
+}
+
+/// The project whose `.escrc` applies to `dir` (a directory or an
+/// `.escrc` file; the current directory by default).
+pub fn project_for(dir: Option<&std::path::Path>) -> Result<Project> {
+    let start = start_dir(dir)?;
+    match Project::find(&start) {
+        Some(found) => Ok(found?),
+        None => anyhow::bail!(
+            "no {} in {} or its parents: create one naming an environment, e.g. `echo acme/app/dev > .escrc`",
+            rc::FILE_NAME,
+            printable::line(&start.display().to_string())
+        ),
+    }
+}
+
+/// The resolved directory to search from.
+fn start_dir(dir: Option<&std::path::Path>) -> Result<std::path::PathBuf> {
+    let start = match dir {
+        Some(d) => std::fs::canonicalize(d).with_context(|| {
+            format!("cannot open {}", printable::line(&d.display().to_string()))
+        })?,
+        None => std::env::current_dir().context("reading the current directory")?,
+    };
+    // `escsh allow path/to/.escrc`: the directory it is in. (Canonicalizing
+    // resolved a symlinked `.escrc` to its target: name the link's directory.)
+    if let Some(d) = dir.filter(|d| d.file_name() == Some(rc::FILE_NAME.as_ref())) {
+        let parent = d.parent().filter(|p| !p.as_os_str().is_empty());
+        return Ok(std::fs::canonicalize(
+            parent.unwrap_or(std::path::Path::new(".")),
+        )?);
+    }
+    Ok(start)
+}
+
+/// The project's own definition, as checked, if the project is allowed.
+pub fn allowed_definition(app: &App, project: &Project) -> Result<Option<Vec<u8>>> {
+    use crate::hook::project::Standing;
+    let trust = crate::hook::trust::TrustStore::new(app.paths.data_dir());
+    let shown = printable::line(&project.rc.path.display().to_string()).into_owned();
+    match project.standing(&trust)? {
+        Standing::Allowed { definition } => Ok(definition),
+        Standing::Denied => anyhow::bail!("{shown} is denied: run 'escsh allow' first"),
+        Standing::NotAllowed { .. } => {
+            anyhow::bail!("{shown} is not allowed: run 'escsh allow' first")
+        }
+    }
+}
+
+/// Tells every shell to look again; a failure is a warning, not an error:
+/// shells also watch the trust records themselves.
+pub fn bump_generation_or_warn(app: &App) {
+    if let Err(e) = crate::hook::decide::bump_generation(&app.paths) {
+        eprintln!(
+            "escsh: warning: cannot tell other shells to look again ({e}); they will at their next change of directory"
+        );
     }
 }
 

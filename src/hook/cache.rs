@@ -2,6 +2,12 @@
 //! in escsh's private runtime directory (0700, files 0600, atomic writes),
 //! so that N shells entering the same project open it once per credential
 //! lifetime. Concurrent openers serialize on a file lock.
+//!
+//! An entry records the hash of every definition its values came from, as
+//! the evaluation read them (not as a second read found them), and is used
+//! only while each still has that content. An environment that could not be
+//! opened is cached too (no values, the error and what it read), so every
+//! shell shows the same error and retries when a definition changes.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -9,10 +15,13 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::trust::hex;
-use crate::fsutil;
+use super::trust::sha256_hex;
+use crate::fsutil::{self, Trusting};
+pub use crate::store::Source;
+
+/// Cache entries hold at most a few thousand variables.
+const MAX_ENTRY: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
@@ -25,9 +34,14 @@ pub struct Entry {
     /// Every definition file read, with the hash of what was read: the
     /// entry is only used while they are unchanged.
     pub sources: Vec<Source>,
-    /// The last failed refresh, so one warning is shown and retries back off.
+    /// The last failed open or refresh, so one warning is shown and
+    /// retries back off.
     #[serde(default)]
     pub failure: Option<Failure>,
+    /// The environment could not be opened at all: no values, `failure`
+    /// says why, `sources` what to watch for a fix.
+    #[serde(default)]
+    pub unopened: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,12 +49,6 @@ pub struct CachedVar {
     pub name: String,
     pub value: String,
     pub secret: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Source {
-    pub path: PathBuf,
-    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,23 +60,21 @@ pub struct Failure {
     pub count: u32,
 }
 
-impl Source {
-    pub fn of(path: &Path) -> Source {
-        Source {
-            path: path.to_path_buf(),
-            sha256: std::fs::read(path)
-                .map(|b| hex(&Sha256::digest(b)))
-                .unwrap_or_default(),
-        }
-    }
-}
-
 impl Entry {
-    /// True while every definition file still has the content it was opened from.
-    pub fn sources_unchanged(&self) -> bool {
-        self.sources
-            .iter()
-            .all(|s| Source::of(&s.path).sha256 == s.sha256)
+    /// True while every definition still has the content the entry was
+    /// opened from. `held` are sources the caller has read already (and
+    /// will evaluate if the entry is stale): they are compared as held,
+    /// not read again, so the answer is about the very bytes in hand.
+    /// An entry that records no source is never valid.
+    pub fn is_current(&self, held: &[Source]) -> bool {
+        !self.sources.is_empty()
+            && self
+                .sources
+                .iter()
+                .all(|s| match held.iter().find(|h| h.path == s.path) {
+                    Some(h) => h.sha256 == s.sha256,
+                    None => Source::current(&s.path).sha256 == s.sha256,
+                })
     }
 
     pub fn expired(&self, now: i64) -> bool {
@@ -101,15 +107,17 @@ impl Cache {
     }
 
     pub fn key(target: &str) -> String {
-        hex(&Sha256::digest(target.as_bytes()))[..32].to_string()
+        sha256_hex(target.as_bytes())[..32].to_string()
     }
 
     pub fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.json"))
     }
 
+    /// The entry of `key`, if there is one escsh wrote: a file that is a
+    /// symlink, not ours, or writable by others is ignored.
     pub fn read(&self, key: &str) -> Option<Entry> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
+        let bytes = fsutil::read_checked(&self.path(key), MAX_ENTRY, Trusting::Private).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -174,15 +182,24 @@ mod tests {
             }],
             expires_at: Some(3600),
             opened_at: 0,
-            sources: vec![Source::of(&def)],
+            sources: vec![Source::current(&def)],
             failure: None,
+            unopened: false,
         };
         cache.write(&key, &entry).unwrap();
         let back = cache.read(&key).unwrap();
-        assert!(back.sources_unchanged());
+        assert!(back.is_current(&[]));
         assert_eq!(back.refresh_at(None), Some(3600 - 600));
+        // What the caller holds counts, not what a second read finds.
+        let held = Source::read_as(&def, Some(b"values: {a: 1}"));
+        assert!(!back.is_current(std::slice::from_ref(&held)));
         std::fs::write(&def, "values: {a: 1}").unwrap();
-        assert!(!back.sources_unchanged());
+        assert!(!back.is_current(&[]));
+        assert!(back.is_current(&[Source::read_as(&def, Some(b"values: {}"))]));
+        // An entry that names no source proves nothing.
+        let mut empty = back.clone();
+        empty.sources.clear();
+        assert!(!empty.is_current(&[]));
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(cache.path(&key))
             .unwrap()

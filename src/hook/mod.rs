@@ -2,8 +2,11 @@
 //! load, and the exact changes that move a shell from what it has to that.
 
 pub mod cache;
+pub mod decide;
 pub mod diff;
 pub mod export;
+pub mod guard;
+pub mod project;
 pub mod rc;
 pub mod state;
 pub mod trust;

@@ -7,19 +7,39 @@
 //! # .escrc
 //! environment: acme/app/dev   # or: file: ./env/dev.yaml
 //! refresh: 5m                 # re-open this long before credentials expire
+//! unsafe-vars: PS1 LD_LIBRARY_PATH   # export these though they can run code
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use crate::fsutil::{self, ReadError, Trusting};
+
 pub const FILE_NAME: &str = ".escrc";
+/// An `.escrc` is a few lines; anything bigger is not one.
+pub const MAX_SIZE: u64 = 64 * 1024;
+const KEYS: &str = "environment, file, refresh, unsafe-vars";
 
 /// An `.escrc` as found on disk.
 #[derive(Debug, Clone)]
 pub struct RcFile {
-    /// Absolute path with symlinks resolved: the identity trust is tied to.
+    /// Where it was found: the directory searched (as the kernel names the
+    /// working directory, so with its symlinks resolved) joined with
+    /// `.escrc`. The file itself may be a symlink: its target never counts,
+    /// so a repository's link to another project's allowed `.escrc` is a new
+    /// file needing its own allow.
     pub path: PathBuf,
+    /// The bytes read, once: the same bytes are parsed and checked for trust.
     pub content: Vec<u8>,
+}
+
+/// An `.escrc` that is there but cannot be used (a FIFO, a device, too big).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}: remove it or make it a small text file")]
+pub struct BadRc {
+    pub path: PathBuf,
+    #[source]
+    pub error: ReadError,
 }
 
 impl RcFile {
@@ -35,6 +55,9 @@ pub struct Settings {
     /// How long before expiry credentials are re-opened; `None` for the
     /// default (10 minutes or a fifth of the lifetime, whichever is smaller).
     pub refresh: Option<Duration>,
+    /// Variables that can make a shell or the loader run code which this
+    /// `.escrc` asks to export all the same (see `hook::guard`).
+    pub unsafe_vars: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,15 +77,25 @@ pub struct RcError {
     pub message: String,
 }
 
-/// The nearest `.escrc` in `start` or one of its parents. Each candidate
-/// is opened, not just stat'ed: a file we cannot read does not apply.
-pub fn find(start: &Path) -> Option<RcFile> {
+/// The nearest `.escrc` in `start` (an absolute, resolved directory) or
+/// one of its parents. Each candidate is opened, not just stat'ed, without
+/// blocking: one that does not exist, that we may not read, or that is a
+/// directory does not apply; one that is a FIFO, a device or too big
+/// applies and is an error (looking further up would load a parent's
+/// environment the user did not mean).
+pub fn find(start: &Path) -> Option<Result<RcFile, BadRc>> {
     let mut dir = Some(start);
     while let Some(d) = dir {
-        let candidate = d.join(FILE_NAME);
-        if let Ok(content) = std::fs::read(&candidate) {
-            let path = std::fs::canonicalize(&candidate).unwrap_or(candidate);
-            return Some(RcFile { path, content });
+        let path = d.join(FILE_NAME);
+        match fsutil::read_checked(&path, MAX_SIZE, Trusting::Any) {
+            Ok(content) => return Some(Ok(RcFile { path, content })),
+            Err(
+                ReadError::Io { .. }
+                | ReadError::NotRegular {
+                    kind: "directory", ..
+                },
+            ) => {}
+            Err(error) => return Some(Err(BadRc { path, error })),
         }
         dir = d.parent();
     }
@@ -104,8 +137,10 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
         }
     }
     let keyed = |s: &str| {
-        s.split_once(':')
-            .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_alphabetic()) && !k.is_empty())
+        s.split_once(':').is_some_and(|(k, _)| {
+            k.starts_with(|c: char| c.is_ascii_alphabetic())
+                && k.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+        })
     };
     match lines.as_slice() {
         [] => Err(err(
@@ -118,17 +153,19 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
             Ok(Settings {
                 target: Target::Reference(only.to_string()),
                 refresh: None,
+                unsafe_vars: Vec::new(),
             })
         }
         _ => {
             let mut target = None;
             let mut refresh = None;
+            let mut unsafe_vars = Vec::new();
             for (line, column, text) in &lines {
                 let Some((key, value)) = text.split_once(':').filter(|_| keyed(text)) else {
                     return Err(err(
                         *line,
                         *column,
-                        "expected `key: value` (keys: environment, file, refresh)".into(),
+                        format!("expected `key: value` (keys: {KEYS})"),
                     ));
                 };
                 let value = value.trim();
@@ -147,7 +184,7 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
                                 "`file` needs a path to a definition".into(),
                             ));
                         }
-                        set_once(&mut target, Target::File(rc.dir().join(value)))
+                        set_once(&mut target, Target::File(normalize(&rc.dir().join(value))))
                             .map_err(|m| err(*line, *column, m))?;
                     }
                     "refresh" => {
@@ -155,11 +192,23 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
                             .map_err(|e| err(*line, vcol, e.to_string()))?;
                         refresh = Some(d);
                     }
+                    "unsafe-vars" => {
+                        for name in value.split([' ', ',']).filter(|n| !n.is_empty()) {
+                            crate::shell::check_name(name).map_err(|_| {
+                                err(
+                                    *line,
+                                    vcol,
+                                    format!("`{name}` is not a variable name: list names separated by spaces"),
+                                )
+                            })?;
+                            unsafe_vars.push(name.to_string());
+                        }
+                    }
                     other => {
                         return Err(err(
                             *line,
                             *column,
-                            format!("unknown key `{other}` (keys: environment, file, refresh)"),
+                            format!("unknown key `{other}` (keys: {KEYS})"),
                         ))
                     }
                 }
@@ -171,9 +220,21 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
                     "no `environment:` or `file:` line: say what to load".into(),
                 )
             })?;
-            Ok(Settings { target, refresh })
+            Ok(Settings {
+                target,
+                refresh,
+                unsafe_vars,
+            })
         }
     }
+}
+
+/// `path` without `.` components (`/p/./env/dev.yaml` is `/p/env/dev.yaml`).
+/// `..` stays: removing it without the filesystem would be wrong with symlinks.
+pub fn normalize(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
 }
 
 fn set_once(slot: &mut Option<Target>, target: Target) -> Result<(), String> {
@@ -226,9 +287,15 @@ mod tests {
 
     #[test]
     fn keyed_form() {
-        let s = parse(&rc("file: env/dev.yaml\nrefresh: 5m\n")).unwrap();
+        let s = parse(&rc(
+            "file: ./env/dev.yaml\nrefresh: 5m\nunsafe-vars: PS1, LD_PRELOAD\nunsafe-vars: ENV\n",
+        ))
+        .unwrap();
         assert_eq!(s.target, Target::File(PathBuf::from("/p/env/dev.yaml")));
         assert_eq!(s.refresh, Some(Duration::from_secs(300)));
+        assert_eq!(s.unsafe_vars, ["PS1", "LD_PRELOAD", "ENV"]);
+        let e = parse(&rc("environment: a/b\nunsafe-vars: $(x)\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 14));
     }
 
     #[test]

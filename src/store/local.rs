@@ -55,9 +55,13 @@ impl LocalStore {
 impl Store for LocalStore {
     fn read(&self, env: &EnvRef) -> Result<Vec<u8>, StoreError> {
         let path = self.path(env);
-        fs::read(&path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => self.not_found(env),
-            _ => self.io("reading", &path, e),
+        let limit = crate::lang::syntax::MAX_SIZE as u64;
+        fsutil::read_checked(&path, limit, fsutil::Trusting::Any).map_err(|e| {
+            if e.is_not_found() {
+                self.not_found(env)
+            } else {
+                StoreError::Unreadable(e)
+            }
         })
     }
 
@@ -140,6 +144,10 @@ impl Store for LocalStore {
 
     fn location(&self, env: &EnvRef) -> String {
         self.path(env).display().to_string()
+    }
+
+    fn watch_path(&self, env: &EnvRef) -> Option<PathBuf> {
+        Some(self.path(env))
     }
 }
 

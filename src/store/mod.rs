@@ -7,7 +7,7 @@ pub mod local;
 pub use local::LocalStore;
 
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::lang::{LoadError, Loader};
 use crate::reference::EnvRef;
@@ -18,6 +18,8 @@ pub enum StoreError {
     NotFound { reference: EnvRef, location: String },
     #[error("environment {reference} already exists ({location})")]
     AlreadyExists { reference: EnvRef, location: String },
+    #[error(transparent)]
+    Unreadable(#[from] crate::fsutil::ReadError),
     #[error("{action} {location}: {source}")]
     Io {
         action: &'static str,
@@ -41,6 +43,10 @@ pub trait Store {
     fn list(&self) -> Result<Vec<EnvRef>, StoreError>;
     /// Where the definition of `env` is, for messages.
     fn location(&self, env: &EnvRef) -> String;
+    /// The file whose change (or appearance) changes `env`'s definition,
+    /// for the hook and `run --watch`; `None` for a store that is not
+    /// files (its callers then re-open on their deadline instead).
+    fn watch_path(&self, env: &EnvRef) -> Option<PathBuf>;
 }
 
 /// Lets the evaluator load imports and `${environments.project.env}`
@@ -49,6 +55,10 @@ pub trait Store {
 pub struct StoreLoader<'a> {
     store: &'a dyn Store,
     org: String,
+    /// A project's own definition (`file:` in an `.escrc`) belongs to no
+    /// org: it may name `org/project/env`, and shorter names resolve in
+    /// the default org.
+    orgless: bool,
 }
 
 impl<'a> StoreLoader<'a> {
@@ -56,12 +66,31 @@ impl<'a> StoreLoader<'a> {
         StoreLoader {
             store,
             org: org.to_string(),
+            orgless: false,
+        }
+    }
+
+    /// The loader of a definition outside the store; `default_org` is the
+    /// user's `defaultOrg`.
+    pub fn orgless(store: &'a dyn Store, default_org: &str) -> StoreLoader<'a> {
+        StoreLoader {
+            store,
+            org: default_org.to_string(),
+            orgless: true,
         }
     }
 
     /// What the evaluator's environment name `name` refers to, if anything.
     pub fn resolve(&self, name: &str) -> Option<EnvRef> {
-        EnvRef::parse_import(name, &self.org).ok()
+        self.parse(name).ok()
+    }
+
+    fn parse(&self, name: &str) -> Result<EnvRef, crate::reference::RefError> {
+        if self.orgless {
+            EnvRef::parse(name, &self.org)
+        } else {
+            EnvRef::parse_import(name, &self.org)
+        }
     }
 
     /// The location of `name` (e.g. the YAML file), for diagnostics; the name
@@ -76,49 +105,95 @@ impl<'a> StoreLoader<'a> {
 
 impl Loader for StoreLoader<'_> {
     fn load(&self, name: &str) -> Result<Vec<u8>, LoadError> {
-        let env =
-            EnvRef::parse_import(name, &self.org).map_err(|e| LoadError::Other(e.to_string()))?;
+        let env = self
+            .parse(name)
+            .map_err(|e| LoadError::Other(e.to_string()))?;
         match self.store.read(&env) {
             Ok(bytes) => Ok(bytes),
-            Err(StoreError::NotFound { location, .. }) => Err(LoadError::NotFound {
-                name: name.to_string(),
-                hint: Some(format!(
-                    "no {location}; create it with `escsh env init {env}`"
-                )),
-            }),
+            Err(StoreError::NotFound { location, .. }) => {
+                let mut hint = format!("no {location}; create it with `escsh env init {env}`");
+                if self.orgless && name.matches('/').count() < 2 {
+                    hint.push_str(&format!(
+                        ", or name another org as org/project/env (a name without an org \
+                         resolves in your defaultOrg, `{}`)",
+                        self.org
+                    ));
+                }
+                Err(LoadError::NotFound {
+                    name: name.to_string(),
+                    hint: Some(hint),
+                })
+            }
             Err(e) => Err(LoadError::Other(e.to_string())),
         }
     }
 }
 
-/// A [`StoreLoader`] that remembers the location of every definition it was
-/// asked for (found or not), so that callers can fingerprint or watch the
-/// files an evaluation depended on.
+/// A definition an evaluation read (or looked for: an empty hash means it
+/// was not there), as it was read.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Source {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+impl Source {
+    /// The source `path` as read: `bytes`, or `None` when it was not found.
+    pub fn read_as(path: &Path, bytes: Option<&[u8]>) -> Source {
+        Source {
+            path: path.to_path_buf(),
+            sha256: bytes.map(crate::digest::sha256_hex).unwrap_or_default(),
+        }
+    }
+
+    /// The source `path` as it is now.
+    pub fn current(path: &Path) -> Source {
+        let limit = crate::lang::syntax::MAX_SIZE as u64;
+        let bytes = crate::fsutil::read_checked(path, limit, crate::fsutil::Trusting::Any).ok();
+        Source::read_as(path, bytes.as_deref())
+    }
+}
+
+/// A [`StoreLoader`] that remembers every definition it was asked for
+/// (found or not) with the hash of the bytes it handed out, so callers can
+/// cache what an evaluation depended on and watch it for changes.
 pub struct Recording<'a> {
     inner: StoreLoader<'a>,
-    locations: RefCell<Vec<PathBuf>>,
+    read: RefCell<Vec<Source>>,
 }
 
 impl<'a> Recording<'a> {
     pub fn new(inner: StoreLoader<'a>) -> Recording<'a> {
         Recording {
             inner,
-            locations: RefCell::default(),
+            read: RefCell::default(),
         }
+    }
+
+    /// The definitions read, in order, as they were read.
+    pub fn into_sources(self) -> Vec<Source> {
+        self.read.into_inner()
     }
 
     /// The locations asked for, in order.
     pub fn into_locations(self) -> Vec<PathBuf> {
-        self.locations.into_inner()
+        self.into_sources().into_iter().map(|s| s.path).collect()
     }
 }
 
 impl Loader for Recording<'_> {
     fn load(&self, name: &str) -> Result<Vec<u8>, LoadError> {
-        self.locations
-            .borrow_mut()
-            .push(PathBuf::from(self.inner.location_of(name)));
-        self.inner.load(name)
+        let result = self.inner.load(name);
+        let watched = self
+            .inner
+            .resolve(name)
+            .and_then(|env| self.inner.store.watch_path(&env));
+        if let Some(path) = watched {
+            self.read
+                .borrow_mut()
+                .push(Source::read_as(&path, result.as_deref().ok()));
+        }
+        result
     }
 }
 

@@ -508,7 +508,8 @@ pub fn no_secret_in_shell_variables(sh: Sh) {
     let state = s.line("state");
     let state = state.strip_prefix("ESCSH_STATE=").unwrap();
     assert!(state.len() < 2048, "ESCSH_STATE is {} bytes", state.len());
-    let decoded = escsh::hook::state::State::decode(state).expect("ESCSH_STATE decodes");
+    let decoded = escsh::hook::state::State::decode(state, &kit.escsh_home.join("run/states"))
+        .expect("ESCSH_STATE decodes");
     assert_eq!(decoded.env, "app/dev");
     let json = serde_json::to_string(&decoded).unwrap();
     assert!(

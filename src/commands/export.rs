@@ -1,0 +1,80 @@
+//! `escsh export SHELL`: what the hook evals when something may have changed.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+use super::opener::HookOpener;
+use super::App;
+use crate::hook::diff::Change;
+use crate::hook::export::{self, Inputs};
+use crate::hook::state::{Fingerprinter, VAR as STATE_VAR};
+use crate::shell::Shell;
+
+/// Prints nothing on stdout when it fails, so a shell never gets half a change.
+pub fn export(app: &App, shell: Shell) -> Result<()> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let pwd = std::env::var("PWD")
+        .ok()
+        .filter(|p| same_dir(Path::new(p), &cwd))
+        .unwrap_or_else(|| cwd.display().to_string());
+    let snapshot: HashMap<String, Vec<u8>> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_encoded_bytes())))
+        .collect();
+    let env = |name: &str| snapshot.get(name).cloned();
+    let shell_prev = std::env::var("__ESCSH_PREV").ok();
+    let fingerprinter = Fingerprinter::load(app.paths.data_dir())?;
+    use_pristine_environment(app, &env, shell_prev.as_deref(), &fingerprinter);
+    let inputs = Inputs {
+        paths: &app.paths,
+        shell,
+        now: crate::time::now(),
+        cwd,
+        pwd,
+        env: &env,
+        shell_prev,
+        fingerprinter: &fingerprinter,
+        stamp: std::env::var_os("__ESCSH_STAMP")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from),
+    };
+    let out = export::export(&inputs, &HookOpener { app })?;
+    let mut err = std::io::stderr().lock();
+    for m in &out.messages {
+        let _ = writeln!(err, "escsh: {m}");
+    }
+    std::io::stdout().write_all(out.script.as_bytes())?;
+    Ok(())
+}
+
+/// Providers run by this process (and the refreshes it starts) must see
+/// the shell's environment as it was before escsh loaded anything: an
+/// `assumeRole` takes its source credentials from there, not from the
+/// credentials escsh exported for another project.
+fn use_pristine_environment(
+    app: &App,
+    env: &dyn Fn(&str) -> Option<Vec<u8>>,
+    shell_prev: Option<&str>,
+    fp: &Fingerprinter,
+) {
+    let Some(state) = env(STATE_VAR).and_then(|s| export::decode_state(&app.paths, &s)) else {
+        return;
+    };
+    let prev = export::kept_values(&app.paths, &state, shell_prev, fp);
+    let undo = crate::hook::diff::apply(env, &state, &prev, None, fp);
+    for change in undo.changes {
+        match change {
+            Change::Set(name, value) => {
+                use std::os::unix::ffi::OsStringExt;
+                std::env::set_var(name, std::ffi::OsString::from_vec(value));
+            }
+            Change::Unset(name) => std::env::remove_var(name),
+        }
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    std::fs::canonicalize(a).is_ok_and(|a| a == b || std::fs::canonicalize(b).is_ok_and(|b| a == b))
+}

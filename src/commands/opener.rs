@@ -1,0 +1,131 @@
+//! How the hook opens a project's environment: through the store and the
+//! shipped providers, recording every definition read, into a cache entry.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::App;
+use crate::hook::cache::{CachedVar, Entry};
+use crate::hook::decide::{Failed, Opener};
+use crate::hook::project::Project;
+use crate::hook::rc::Target;
+use crate::lang::{Severity, Value};
+use crate::projection::{self, VarKind};
+use crate::store::Source;
+
+/// At most this many diagnostics go into one hook message.
+const MAX_SHOWN: usize = 3;
+
+pub struct HookOpener<'a> {
+    pub app: &'a App,
+}
+
+impl Opener for HookOpener<'_> {
+    fn open(
+        &self,
+        project: &Project,
+        definition: Option<&[u8]>,
+        now: i64,
+    ) -> Result<Entry, Failed> {
+        let app = self.app;
+        let recorded = match (&project.settings.target, definition) {
+            (Target::Reference(r), _) => match app.reference(r) {
+                Ok(env) => app.open_recorded(&env),
+                Err(e) => {
+                    return Err(Failed {
+                        message: format!("{e:#}"),
+                        sources: Vec::new(),
+                    })
+                }
+            },
+            (Target::File(path), Some(bytes)) => app.evaluate_project_file(path, bytes),
+            (Target::File(path), None) => {
+                return Err(Failed {
+                    message: format!("{} was not read", path.display()),
+                    sources: Vec::new(),
+                })
+            }
+        };
+        let sources = recorded.sources;
+        let fail = |message: String| Failed {
+            message,
+            sources: sources.clone(),
+        };
+        let evaluated = recorded.evaluated.map_err(|e| fail(e.to_string()))?;
+        if evaluated.has_errors() {
+            let errors: Vec<String> = evaluated
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .take(MAX_SHOWN)
+                .map(|d| recorded.locate.one_line(d))
+                .collect();
+            return Err(fail(errors.join("; ")));
+        }
+        let value = evaluated.value.unwrap_or_else(|| Value::object([]));
+        let vars = projection::project(&value);
+        for v in &vars {
+            crate::shell::check_name(&v.name).map_err(|e| fail(e.to_string()))?;
+        }
+        let files_dir = app
+            .paths
+            .runtime_dir()
+            .join("hook-files")
+            .join(project.cache_key());
+        let vars = projection::materialize(&vars, &files_dir)
+            .map_err(|e| fail(format!("writing files to {}: {e}", files_dir.display())))?;
+        Ok(Entry {
+            target: project.target_name(),
+            vars: vars
+                .into_iter()
+                .map(|v| CachedVar {
+                    secret: v.secret && v.kind == VarKind::Env,
+                    name: v.name,
+                    value: v.value,
+                })
+                .collect(),
+            expires_at: evaluated.expires_at,
+            opened_at: now,
+            sources: dedup(sources),
+            failure: None,
+            unopened: false,
+        })
+    }
+
+    fn refresh_in_background(&self, rc: &Path) {
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let mut cmd = Command::new(exe);
+        cmd.arg("refresh")
+            .arg(rc)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setsid is async-signal-safe; it detaches the refresher
+        // from the shell's session so ^C and hangups do not reach it.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let _ = cmd.spawn();
+    }
+}
+
+/// One record per file. A file read twice with different bytes (changed
+/// during the evaluation) gets a hash nothing matches, so the entry is
+/// opened again at the next look rather than kept under either content.
+fn dedup(sources: Vec<Source>) -> Vec<Source> {
+    let mut out: Vec<Source> = Vec::with_capacity(sources.len());
+    for s in sources {
+        match out.iter_mut().find(|o| o.path == s.path) {
+            Some(o) if o.sha256 != s.sha256 => o.sha256 = "changed-while-read".into(),
+            Some(_) => {}
+            None => out.push(s),
+        }
+    }
+    out
+}

@@ -1,0 +1,68 @@
+//! `escsh refresh RC`, started by the hook, detached: re-opens what the
+//! `.escrc` at RC names unless another refresh holds the lock, and records
+//! a failure with a backoff so the hook warns once and retries later.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::opener::HookOpener;
+use super::App;
+use crate::hook::cache::{Cache, Failure};
+use crate::hook::decide::Opener;
+use crate::hook::project::{Project, Standing};
+use crate::hook::trust::TrustStore;
+
+/// The first retry after a failure; each further failure doubles it.
+const FIRST_BACKOFF: i64 = 30;
+const MAX_BACKOFF: i64 = 600;
+
+pub fn refresh(app: &App, rc_path: &Path) -> Result<()> {
+    // Exactly this `.escrc`, checked for trust again: it may have been
+    // edited or denied since the hook started this refresh.
+    let project = Project::at(rc_path)?;
+    let Standing::Allowed { definition } =
+        project.standing(&TrustStore::new(app.paths.data_dir()))?
+    else {
+        return Ok(());
+    };
+    let cache = Cache::new(app.paths.runtime_dir());
+    let key = project.cache_key();
+    let Some(_lock) = cache.try_lock(&key)? else {
+        return Ok(());
+    };
+    let now = crate::time::now();
+    match (HookOpener { app }).open(&project, definition.as_deref(), now) {
+        Ok(entry) => cache.write(&key, &entry)?,
+        Err(failed) => {
+            let Some(mut old) = cache.read(&key) else {
+                return Ok(());
+            };
+            let count = old.failure.as_ref().map_or(1, |f| f.count + 1);
+            old.failure = Some(Failure {
+                message: failed.message,
+                at: now,
+                retry_at: now + backoff(count),
+                count,
+            });
+            cache.write(&key, &old)?;
+        }
+    }
+    // Every shell's next prompt looks at the new entry.
+    super::bump_generation_or_warn(app);
+    Ok(())
+}
+
+/// 60 s after the first failure, doubling up to ten minutes.
+fn backoff(failures: u32) -> i64 {
+    (FIRST_BACKOFF << failures.min(5)).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        let b: Vec<i64> = (1..=7).map(super::backoff).collect();
+        assert_eq!(b, [60, 120, 240, 480, 600, 600, 600]);
+    }
+}

@@ -1,0 +1,107 @@
+//! `escsh status [--json]`: the `.escrc` here, its trust, what is loaded
+//! (names only), the expiry, the next refresh and the last error.
+
+use anyhow::Result;
+use serde_json::{Map, Value as Json};
+
+use super::App;
+use crate::hook::cache::Cache;
+use crate::hook::export;
+use crate::hook::project::{Project, ProjectError, Standing};
+use crate::hook::state::VAR as STATE_VAR;
+use crate::hook::trust::{Trust, TrustStore};
+use crate::printable;
+use crate::time;
+
+pub fn status(app: &App, json: bool) -> Result<()> {
+    let cwd = std::env::current_dir()?;
+    let now = time::now();
+    let mut report = Map::new();
+    match Project::find(&cwd) {
+        None => {
+            report.insert("escrc".into(), Json::Null);
+        }
+        Some(Err(e)) => {
+            let path = match &e {
+                ProjectError::Bad(b) => b.path.display().to_string(),
+                ProjectError::Parse(p) => p.path.clone(),
+            };
+            report.insert("escrc".into(), path.into());
+            report.insert("error".into(), e.to_string().into());
+        }
+        Some(Ok(project)) => describe(app, &project, now, &mut report),
+    }
+    let state = std::env::var_os(STATE_VAR)
+        .and_then(|s| export::decode_state(&app.paths, s.as_encoded_bytes()));
+    if let Some(state) = state.filter(|s| s.is_loaded()) {
+        report.insert("loaded".into(), state.env.clone().into());
+        let names: Vec<String> = state.keys.iter().map(|k| k.name.clone()).collect();
+        report.insert("variables".into(), names.into());
+    }
+    report.insert(
+        "runtimeDir".into(),
+        app.paths.runtime_dir().display().to_string().into(),
+    );
+    // MERGE(privfs): runtime_note
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    for (k, v) in &report {
+        let text = match v {
+            Json::String(s) => s.clone(),
+            Json::Null => "-".into(),
+            Json::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.to_string(),
+        };
+        println!("{k}: {}", printable::line(&text));
+    }
+    Ok(())
+}
+
+fn describe(app: &App, project: &Project, now: i64, report: &mut Map<String, Json>) {
+    report.insert("escrc".into(), project.rc.path.display().to_string().into());
+    report.insert("target".into(), project.target_name().into());
+    let trust = match project.standing(&TrustStore::new(app.paths.data_dir())) {
+        Ok(Standing::Allowed { .. }) => Trust::Allowed,
+        Ok(Standing::Denied) => Trust::Denied,
+        Ok(Standing::NotAllowed { .. }) => Trust::NotAllowed,
+        Err(e) => {
+            report.insert("error".into(), e.to_string().into());
+            Trust::NotAllowed
+        }
+    };
+    report.insert(
+        "trust".into(),
+        serde_json::to_value(trust).unwrap_or(Json::Null),
+    );
+    let Some(entry) = Cache::new(app.paths.runtime_dir()).read(&project.cache_key()) else {
+        return;
+    };
+    if entry.unopened {
+        if let Some(f) = &entry.failure {
+            report.insert("loadError".into(), f.message.clone().into());
+        }
+        return;
+    }
+    if let Some(expires) = entry.expires_at {
+        report.insert("expires".into(), time::rfc3339(expires).into());
+        report.insert("timeLeft".into(), time::span(expires - now).into());
+        let margin = project.settings.refresh.map(|d| d.as_secs() as i64);
+        let next = entry.refresh_at(margin).map(|at| match &entry.failure {
+            Some(f) if f.retry_at > at => f.retry_at,
+            _ => at,
+        });
+        if let Some(at) = next {
+            report.insert("nextRefresh".into(), time::rfc3339(at.max(now)).into());
+        }
+    }
+    report.insert(
+        "lastRefreshError".into(),
+        entry.failure.map(|f| f.message).into(),
+    );
+}

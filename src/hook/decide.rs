@@ -1,0 +1,363 @@
+//! What this directory should have loaded, step by step: which project
+//! applies, whether it is allowed, what the cache (or an open) gives, when
+//! to refresh, and which variables may be exported. Each step also says
+//! what the hook must watch to notice that its answer changed, on the error
+//! paths too, so the prompt after a fix picks it up.
+
+use std::path::PathBuf;
+
+use super::cache::{Cache, Entry, Failure, Source};
+use super::diff::Desired;
+use super::guard;
+use super::project::{candidates, Project, ProjectError, Standing};
+use super::state::State;
+use super::trust::{sha256_hex, TrustStore};
+use crate::paths::Paths;
+use crate::printable;
+
+/// Far enough in the future that shells never reach it.
+pub const NEVER: i64 = 1 << 40;
+/// How soon to look again while a background refresh is running.
+const POLL: i64 = 15;
+/// How soon an environment that failed to open is tried again, when none
+/// of the files it read changes first.
+const RETRY_OPEN: i64 = 60;
+
+/// Opens what a project names (the commands layer provides this: it knows
+/// the store and the providers).
+pub trait Opener {
+    /// Opens `project`; `definition` is its own definition (`file:`) as
+    /// read for the trust check: these bytes, not a second read, are
+    /// evaluated and recorded.
+    fn open(&self, project: &Project, definition: Option<&[u8]>, now: i64)
+        -> Result<Entry, Failed>;
+    /// Starts a detached refresh of the project at `rc`; must not block.
+    fn refresh_in_background(&self, rc: &std::path::Path);
+}
+
+/// An open that failed: why (one line per problem, no secret), and the
+/// definitions it read or looked for, whose change may fix it.
+#[derive(Debug, Clone)]
+pub struct Failed {
+    pub message: String,
+    pub sources: Vec<Source>,
+}
+
+/// Where the decision landed for this directory.
+pub struct Decision {
+    /// The `.escrc` that applies, if any.
+    pub rc: Option<PathBuf>,
+    pub desired: Option<Desired>,
+    /// Files whose change (or appearance) can change this decision.
+    pub watch: Vec<PathBuf>,
+    pub deadline: i64,
+    /// Variables not exported, with why; said when the environment loads.
+    pub refused: Vec<String>,
+}
+
+impl Decision {
+    fn new(paths: &Paths) -> Decision {
+        Decision {
+            rc: None,
+            desired: None,
+            watch: vec![generation_file(paths)],
+            deadline: NEVER,
+            refused: Vec::new(),
+        }
+    }
+}
+
+/// What `paths`' shells all watch: `allow`, `deny`, `reload` and refreshes
+/// touch it.
+pub fn generation_file(paths: &Paths) -> PathBuf {
+    paths.data_dir().join("generation")
+}
+
+/// Makes every shell look again at its next prompt.
+pub fn bump_generation(paths: &Paths) -> std::io::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    crate::fsutil::write_atomic(
+        &generation_file(paths),
+        format!("{}\n", now.as_nanos()).as_bytes(),
+    )
+}
+
+pub fn decide(
+    paths: &Paths,
+    cwd: &std::path::Path,
+    now: i64,
+    opener: &dyn Opener,
+    state: &mut State,
+    messages: &mut Vec<String>,
+) -> Decision {
+    let mut d = Decision::new(paths);
+    let project = match Project::find(cwd) {
+        None => {
+            d.watch.extend(candidates(cwd, None));
+            // Out of every project: nothing to remember, notices included.
+            state.at = None;
+            state.blocked = None;
+            state.warned = None;
+            return d;
+        }
+        Some(found) => found,
+    };
+    let rc_path = match &project {
+        Ok(p) => p.rc.path.clone(),
+        Err(ProjectError::Bad(b)) => b.path.clone(),
+        Err(ProjectError::Parse(e)) => PathBuf::from(&e.path),
+    };
+    enter(state, &rc_path);
+    d.watch.extend(candidates(cwd, rc_path.parent()));
+    d.watch.push(rc_path.clone());
+    d.rc = Some(rc_path);
+    let project = match project {
+        Ok(p) => p,
+        Err(e) => {
+            say_once(state, messages, e.to_string());
+            return d;
+        }
+    };
+    let Some(definition) = trusted_definition(paths, &project, &mut d, state, messages) else {
+        return d;
+    };
+    let entry = match obtain(paths, &project, definition.as_deref(), now, opener) {
+        Ok(entry) => entry,
+        Err((failed, retry_at)) => {
+            let name = project.target_name();
+            say_once(
+                state,
+                messages,
+                format!("cannot load {name}: {}", failed.message),
+            );
+            d.watch.extend(failed.sources.into_iter().map(|s| s.path));
+            d.deadline = retry_at;
+            return d;
+        }
+    };
+    d.watch.extend(entry.sources.iter().map(|s| s.path.clone()));
+    schedule(&project, &entry, now, opener, &mut d, state, messages);
+    if entry.expired(now) {
+        say_once(
+            state,
+            messages,
+            format!(
+                "the credentials of {} have expired: unloaded until a refresh succeeds",
+                entry.target
+            ),
+        );
+        return d;
+    }
+    d.desired = Some(desired(&project, &entry, &mut d.refused));
+    d
+}
+
+/// Entering a project (another `.escrc` than at the last export) shows
+/// its notices and errors again.
+fn enter(state: &mut State, rc: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let id = sha256_hex(rc.as_os_str().as_bytes())[..16].to_string();
+    if state.at.as_deref() != Some(id.as_str()) {
+        state.blocked = None;
+        state.warned = None;
+        state.at = Some(id);
+    }
+}
+
+/// The project's own definition if the project is allowed (`Some(None)`
+/// for a store reference); `None` when nothing may load.
+fn trusted_definition(
+    paths: &Paths,
+    project: &Project,
+    d: &mut Decision,
+    state: &mut State,
+    messages: &mut Vec<String>,
+) -> Option<Option<Vec<u8>>> {
+    let trust = TrustStore::new(paths.data_dir());
+    // allow and deny also bump the generation file; watching the records
+    // makes them take effect when that file cannot be written.
+    d.watch.extend(trust.records(&project.rc));
+    let standing = project.standing(&trust);
+    let rc_allowed = !matches!(
+        standing,
+        Ok(Standing::Denied)
+            | Ok(Standing::NotAllowed {
+                rc_allowed: false,
+                ..
+            })
+    );
+    if rc_allowed {
+        d.watch.extend(project.definition_path().map(PathBuf::from));
+    }
+    match standing {
+        Ok(Standing::Allowed { definition }) => Some(definition),
+        Ok(Standing::Denied) => None,
+        Ok(Standing::NotAllowed { id, .. }) => {
+            if state.blocked.as_deref() != Some(id.as_str()) {
+                messages.push(format!(
+                    "{} ({}) is not allowed: run 'escsh allow' to load it",
+                    project.rc.path.display(),
+                    project.target_name()
+                ));
+                state.blocked = Some(id);
+            }
+            None
+        }
+        Err(e) => {
+            say_once(
+                state,
+                messages,
+                format!("{}: {e}", project.rc.path.display()),
+            );
+            None
+        }
+    }
+}
+
+/// The cached entry while every definition it came from is unchanged;
+/// otherwise opens now, under the lock, so concurrent shells open once. A
+/// failure is cached too (every shell shows it; it is retried when a file
+/// it read changes, or after [`RETRY_OPEN`]).
+fn obtain(
+    paths: &Paths,
+    project: &Project,
+    definition: Option<&[u8]>,
+    now: i64,
+    opener: &dyn Opener,
+) -> Result<Entry, (Failed, i64)> {
+    let cache = Cache::new(paths.runtime_dir());
+    let key = project.cache_key();
+    let held = project.held(definition);
+    let usable = |e: Entry| -> Option<Result<Entry, (Failed, i64)>> {
+        if !e.is_current(&held) {
+            return None;
+        }
+        match (&e.failure, e.unopened) {
+            (Some(f), true) if now < f.retry_at => Some(Err((
+                Failed {
+                    message: f.message.clone(),
+                    sources: e.sources.clone(),
+                },
+                f.retry_at,
+            ))),
+            (_, true) => None,
+            _ => Some(Ok(e)),
+        }
+    };
+    if let Some(found) = cache.read(&key).and_then(usable) {
+        return found;
+    }
+    let fail = |message: String| {
+        (
+            Failed {
+                message,
+                sources: held.clone(),
+            },
+            now + RETRY_OPEN,
+        )
+    };
+    let _lock = cache.lock(&key).map_err(|e| fail(e.to_string()))?;
+    if let Some(found) = cache.read(&key).and_then(usable) {
+        return found;
+    }
+    match opener.open(project, definition, now) {
+        Ok(entry) => {
+            cache.write(&key, &entry).map_err(|e| fail(e.to_string()))?;
+            Ok(entry)
+        }
+        Err(failed) => {
+            let entry = Entry {
+                target: project.target_name(),
+                vars: Vec::new(),
+                expires_at: None,
+                opened_at: now,
+                sources: failed.sources.clone(),
+                failure: Some(Failure {
+                    message: failed.message.clone(),
+                    at: now,
+                    retry_at: now + RETRY_OPEN,
+                    count: 1,
+                }),
+                unopened: true,
+            };
+            // Best effort: without it, each shell finds the error itself.
+            let _ = cache.write(&key, &entry);
+            Err((failed, now + RETRY_OPEN))
+        }
+    }
+}
+
+/// Starts a background refresh when one is due, and sets the deadline at
+/// which the shell must look again.
+fn schedule(
+    project: &Project,
+    entry: &Entry,
+    now: i64,
+    opener: &dyn Opener,
+    d: &mut Decision,
+    state: &mut State,
+    messages: &mut Vec<String>,
+) {
+    let margin = project.settings.refresh.map(|d| d.as_secs() as i64);
+    let backing_off = entry.failure.as_ref().is_some_and(|f| f.retry_at > now);
+    if let Some(f) = &entry.failure {
+        say_once(
+            state,
+            messages,
+            format!("refreshing {} failed: {}", entry.target, f.message),
+        );
+    }
+    let due = entry.refresh_at(margin).is_some_and(|at| now >= at);
+    if due && !backing_off {
+        opener.refresh_in_background(&project.rc.path);
+    }
+    let retry = || {
+        entry
+            .failure
+            .as_ref()
+            .map_or(now + POLL, |f| f.retry_at.max(now + 1))
+    };
+    d.deadline = match (entry.refresh_at(margin), entry.expires_at) {
+        (Some(at), Some(_)) if now < at => at,
+        (_, Some(expires)) if now < expires => retry().min(expires),
+        (_, Some(_)) => retry(),
+        _ => NEVER,
+    };
+}
+
+/// The variables to export: the entry's, less those the guard refuses,
+/// plus escsh's own.
+fn desired(project: &Project, entry: &Entry, refused: &mut Vec<String>) -> Desired {
+    let rc = project.rc.path.display().to_string();
+    let mut vars = Vec::with_capacity(entry.vars.len() + 2);
+    for v in &entry.vars {
+        match guard::check(&v.name, &project.settings.unsafe_vars) {
+            None => vars.push((v.name.clone(), v.value.clone(), v.secret)),
+            Some(why) => refused.push(guard::message(&v.name, &why, &entry.target, &rc)),
+        }
+    }
+    vars.push(("ESCSH_ENV".into(), entry.target.clone(), false));
+    if let Some(expires) = entry.expires_at {
+        vars.push((
+            "AWS_CREDENTIAL_EXPIRATION".into(),
+            crate::time::rfc3339(expires),
+            false,
+        ));
+    }
+    Desired {
+        env: entry.target.clone(),
+        vars,
+        expires_at: entry.expires_at,
+    }
+}
+
+/// Says `message` (made printable) unless it is what was said last.
+pub fn say_once(state: &mut State, messages: &mut Vec<String>, message: String) {
+    let id = sha256_hex(message.as_bytes())[..16].to_string();
+    if state.warned.as_deref() != Some(id.as_str()) {
+        messages.push(printable::line(&message).into_owned());
+        state.warned = Some(id);
+    }
+}
