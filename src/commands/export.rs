@@ -43,7 +43,7 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
     let out = export::export(&inputs, &HookOpener { app })?;
     let mut err = std::io::stderr().lock();
     for m in &out.messages {
-        let _ = writeln!(err, "escsh: {m}");
+        let _ = writeln!(err, "escsh: {}", crate::printable::line(m));
     }
     std::io::stdout().write_all(out.script.as_bytes())?;
     Ok(())

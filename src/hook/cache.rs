@@ -138,12 +138,15 @@ impl Cache {
 
     fn take_lock(&self, key: &str, wait: bool) -> std::io::Result<Option<Lock>> {
         fsutil::create_private_dir_all(&self.dir)?;
+        let path = self.dir.join(format!("{key}.lock"));
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
-            .open(self.dir.join(format!("{key}.lock")))?;
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         let op = if wait {
             libc::LOCK_EX
         } else {

@@ -13,7 +13,6 @@ use super::project::{candidates, Project, ProjectError, Standing};
 use super::state::State;
 use super::trust::{sha256_hex, TrustStore};
 use crate::paths::Paths;
-use crate::printable;
 
 /// Far enough in the future that shells never reach it.
 pub const NEVER: i64 = 1 << 40;
@@ -91,6 +90,7 @@ pub fn decide(
     opener: &dyn Opener,
     state: &mut State,
     messages: &mut Vec<String>,
+    once: &mut Once,
 ) -> Decision {
     let mut d = Decision::new(paths);
     let project = match Project::find(cwd) {
@@ -116,38 +116,31 @@ pub fn decide(
     let project = match project {
         Ok(p) => p,
         Err(e) => {
-            say_once(state, messages, e.to_string());
+            once.say(e.to_string());
             return d;
         }
     };
-    let Some(definition) = trusted_definition(paths, &project, &mut d, state, messages) else {
+    let Some(definition) = trusted_definition(paths, &project, &mut d, state, messages, once)
+    else {
         return d;
     };
     let entry = match obtain(paths, &project, definition.as_deref(), now, opener) {
         Ok(entry) => entry,
         Err((failed, retry_at)) => {
             let name = project.target_name();
-            say_once(
-                state,
-                messages,
-                format!("cannot load {name}: {}", failed.message),
-            );
+            once.say(format!("cannot load {name}: {}", failed.message));
             d.watch.extend(failed.sources.into_iter().map(|s| s.path));
             d.deadline = retry_at;
             return d;
         }
     };
     d.watch.extend(entry.sources.iter().map(|s| s.path.clone()));
-    schedule(&project, &entry, now, opener, &mut d, state, messages);
+    schedule(&project, &entry, now, opener, &mut d, once);
     if entry.expired(now) {
-        say_once(
-            state,
-            messages,
-            format!(
-                "the credentials of {} have expired: unloaded until a refresh succeeds",
-                entry.target
-            ),
-        );
+        once.say(format!(
+            "the credentials of {} have expired: unloaded until a refresh succeeds",
+            entry.target
+        ));
         return d;
     }
     d.desired = Some(desired(&project, &entry, &mut d.refused));
@@ -174,6 +167,7 @@ fn trusted_definition(
     d: &mut Decision,
     state: &mut State,
     messages: &mut Vec<String>,
+    once: &mut Once,
 ) -> Option<Option<Vec<u8>>> {
     let trust = TrustStore::new(paths.data_dir());
     // allow and deny also bump the generation file; watching the records
@@ -206,11 +200,7 @@ fn trusted_definition(
             None
         }
         Err(e) => {
-            say_once(
-                state,
-                messages,
-                format!("{}: {e}", project.rc.path.display()),
-            );
+            once.say(format!("{}: {e}", project.rc.path.display()));
             None
         }
     }
@@ -297,17 +287,12 @@ fn schedule(
     now: i64,
     opener: &dyn Opener,
     d: &mut Decision,
-    state: &mut State,
-    messages: &mut Vec<String>,
+    once: &mut Once,
 ) {
     let margin = project.settings.refresh.map(|d| d.as_secs() as i64);
     let backing_off = entry.failure.as_ref().is_some_and(|f| f.retry_at > now);
     if let Some(f) = &entry.failure {
-        say_once(
-            state,
-            messages,
-            format!("refreshing {} failed: {}", entry.target, f.message),
-        );
+        once.say(format!("refreshing {} failed: {}", entry.target, f.message));
     }
     let due = entry.refresh_at(margin).is_some_and(|at| now >= at);
     if due && !backing_off {
@@ -353,11 +338,29 @@ fn desired(project: &Project, entry: &Entry, refused: &mut Vec<String>) -> Desir
     }
 }
 
-/// Says `message` (made printable) unless it is what was said last.
-pub fn say_once(state: &mut State, messages: &mut Vec<String>, message: String) {
-    let id = sha256_hex(message.as_bytes())[..16].to_string();
-    if state.warned.as_deref() != Some(id.as_str()) {
-        messages.push(printable::line(&message).into_owned());
+/// Messages said once: errors and warnings that hold until something
+/// changes. They are shown when they differ from what the last export
+/// said (as a whole), and again on entering the project.
+#[derive(Debug, Default)]
+pub struct Once(pub Vec<String>);
+
+impl Once {
+    pub fn say(&mut self, message: String) {
+        self.0.push(message);
+    }
+
+    /// What to show now, given and updating the shell's record of what it
+    /// was told last.
+    pub fn settle(self, state: &mut State) -> Vec<String> {
+        if self.0.is_empty() {
+            state.warned = None;
+            return self.0;
+        }
+        let id = sha256_hex(self.0.join("\n").as_bytes())[..16].to_string();
+        if state.warned.as_deref() == Some(id.as_str()) {
+            return Vec::new();
+        }
         state.warned = Some(id);
+        self.0
     }
 }

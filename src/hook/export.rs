@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 
-use super::decide::{self, Decision, Opener};
+use super::decide::{self, Decision, Once, Opener};
 use super::diff::{self, Change, Desired, Outcome};
 use super::state::{Fingerprinter, Prev, State, VAR as STATE_VAR};
 use crate::fsutil::{self, Trusting};
@@ -38,7 +38,8 @@ pub struct Inputs<'a> {
 pub struct Export {
     /// Statements for the shell to eval.
     pub script: String,
-    /// One line each, for stderr, already made printable.
+    /// One line each, for stderr (to be made printable: they quote paths,
+    /// names and errors from outside).
     pub messages: Vec<String>,
 }
 
@@ -118,6 +119,7 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
         }),
     };
     let mut next = state.clone();
+    let mut once = Once::default();
     let decision = decide::decide(
         inputs.paths,
         &inputs.cwd,
@@ -125,16 +127,14 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
         opener,
         &mut next,
         &mut messages,
+        &mut once,
     );
     // Without a stamp the hook looks again at every prompt: slower, still right.
     let stamp = touch_stamp(inputs).unwrap_or_else(|e| {
-        decide::say_once(
-            &mut next,
-            &mut messages,
-            format!("cannot write this shell's stamp: {e}"),
-        );
+        once.say(format!("cannot write this shell's stamp: {e}"));
         PathBuf::new()
     });
+    messages.extend(once.settle(&mut next));
     let shell_prev = kept_values(
         inputs.paths,
         &state,
@@ -167,7 +167,7 @@ fn transition_messages(old: &State, out: &Outcome, decision: &Decision) -> Vec<S
         lines.push(format!("unloading {}", old.env));
     }
     let Some(desired) = desired else {
-        return printable_lines(lines);
+        return lines;
     };
     let expiry = desired
         .expires_at
@@ -195,14 +195,7 @@ fn transition_messages(old: &State, out: &Outcome, decision: &Decision) -> Vec<S
     } else if out.changes.iter().any(|c| matches!(c, Change::Set(..))) {
         lines.push(format!("refreshed {}{expiry}", desired.env));
     }
-    printable_lines(lines)
-}
-
-fn printable_lines(lines: Vec<String>) -> Vec<String> {
     lines
-        .into_iter()
-        .map(|l| crate::printable::line(&l).into_owned())
-        .collect()
 }
 
 fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
@@ -223,11 +216,17 @@ fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
     // nanoseconds). The kernel picks the time (UTIME_NOW): it stamps files
     // from a coarse clock, and a precise time of ours could be later than
     // the stamp of a file changed just after us.
+    use std::os::unix::fs::OpenOptionsExt;
+    let named =
+        |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", stamp.display()));
     let file = std::fs::File::options()
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&stamp)?;
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&stamp)
+        .map_err(named)?;
     let now = libc::timespec {
         tv_sec: 0,
         tv_nsec: libc::UTIME_NOW,
@@ -240,7 +239,7 @@ fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
         )
     } != 0
     {
-        return Err(std::io::Error::last_os_error());
+        return Err(named(std::io::Error::last_os_error()));
     }
     Ok(stamp)
 }
