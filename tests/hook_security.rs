@@ -39,7 +39,7 @@ fn said_count(s: &Session, needle: &str) -> usize {
     said(s).iter().filter(|l| l.contains(needle)).count()
 }
 
-/// 2. An `.escrc` that is a symlink to another project's allowed `.escrc`
+/// Items 2: An `.escrc` that is a symlink to another project's allowed `.escrc`
 /// is a new file: it needs its own allow, and then loads.
 fn symlinked_escrc_needs_its_own_allow(sh: Sh) {
     let kit = Kit::new();
@@ -78,7 +78,7 @@ fn symlinked_escrc_needs_its_own_allow(sh: Sh) {
     assert_eq!(s.line("target"), "FOO=bar", "{}", s.dump());
 }
 
-/// 3. Before an `.escrc` is allowed nothing it names is opened (`/dev/zero`,
+/// Items 3: Before an `.escrc` is allowed nothing it names is opened (`/dev/zero`,
 /// a FIFO); an `.escrc` that is itself a FIFO is an error, not a hang.
 fn nothing_is_read_before_trust(sh: Sh) {
     let kit = Kit::new();
@@ -124,7 +124,7 @@ fn nothing_is_read_before_trust(sh: Sh) {
     );
 }
 
-/// 4. An allowed environment cannot set what runs code in the shell or the
+/// Items 4: An allowed environment cannot set what runs code in the shell or the
 /// loader, nor escsh's own names; the `.escrc` may opt in by name.
 fn variables_that_run_code_are_refused(sh: Sh) {
     let kit = Kit::new();
@@ -201,7 +201,7 @@ fn variables_that_run_code_are_refused(sh: Sh) {
     assert!(!s.stderr.contains("/tmp/evil"), "{}", s.dump());
 }
 
-/// 7. No previous value of any variable is in `ESCSH_STATE`, which stays
+/// Items 7: No previous value of any variable is in `ESCSH_STATE`, which stays
 /// under 4 KB with 1,800 variables; leaving still restores exactly.
 fn state_holds_no_previous_value_and_stays_small(sh: Sh) {
     let kit = Kit::new();
@@ -250,7 +250,7 @@ fn state_holds_no_previous_value_and_stays_small(sh: Sh) {
     assert!(!state.contains("users-own-token"));
 }
 
-/// 11. Control characters from an `.escrc` reach the terminal escaped.
+/// Items 11: Control characters from an `.escrc` reach the terminal escaped.
 fn control_characters_are_escaped(sh: Sh) {
     let kit = Kit::new();
     kit.project("proj", "app/dev\u{1b}]0;pwned\u{7}x\n");
@@ -270,7 +270,7 @@ fn control_characters_are_escaped(sh: Sh) {
     assert!(!s.stderr.contains('\u{7}'), "{}", s.dump());
 }
 
-/// 17, 18, 20. A missing or broken environment: the error names the
+/// Items 17, 18, 20: A missing or broken environment: the error names the
 /// definition's full path, is shown again on each entry (and by `status`),
 /// and the prompt after the fix loads it, without leaving the directory.
 fn errors_are_shown_and_fixes_picked_up(sh: Sh) {
@@ -343,7 +343,7 @@ fn errors_are_shown_and_fixes_picked_up(sh: Sh) {
     assert_eq!(said_count(&s, "loading app/dev (+FOO)"), 1, "{}", s.dump());
 }
 
-/// 21, 22. A project's own definition imports `org/project/env`; paths are
+/// Items 21, 22: A project's own definition imports `org/project/env`; paths are
 /// shown normalized; loading says `~` for overridden variables and
 /// `(no variables)` for an environment without any.
 fn project_definitions_import_other_orgs(sh: Sh) {
@@ -393,7 +393,7 @@ fn project_definitions_import_other_orgs(sh: Sh) {
     );
 }
 
-/// 16. `deny` takes effect in a loaded shell even when the generation file
+/// Items 16: `deny` takes effect in a loaded shell even when the generation file
 /// cannot be written; a runtime directory that cannot be created gives an
 /// error naming it, and no "loading".
 fn deny_without_generation_and_unwritable_runtime(sh: Sh) {
@@ -519,7 +519,7 @@ fn swapper(
     })
 }
 
-/// 1. A writer swapping the allowed `file:` definition with another for
+/// Items 1: A writer swapping the allowed `file:` definition with another for
 /// 10 s while exports run: no export ever shows the other version.
 #[test]
 fn swapping_the_definition_never_exports_what_was_not_allowed() {
@@ -545,7 +545,7 @@ fn swapping_the_definition_never_exports_what_was_not_allowed() {
     assert!(runs > 10 && loaded > 0, "{runs} exports, {loaded} loaded");
 }
 
-/// 1. The cache never holds values under the hash of other bytes: a store
+/// Items 1: The cache never holds values under the hash of other bytes: a store
 /// definition swapped between two versions while exports run; every cache
 /// entry's values match the content its source hash names.
 #[test]
