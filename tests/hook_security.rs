@@ -39,7 +39,7 @@ fn said_count(s: &Session, needle: &str) -> usize {
     said(s).iter().filter(|l| l.contains(needle)).count()
 }
 
-/// Items 2: An `.escrc` that is a symlink to another project's allowed `.escrc`
+/// Item 2: An `.escrc` that is a symlink to another project's allowed `.escrc`
 /// is a new file: it needs its own allow, and then loads.
 fn symlinked_escrc_needs_its_own_allow(sh: Sh) {
     let kit = Kit::new();
@@ -78,7 +78,7 @@ fn symlinked_escrc_needs_its_own_allow(sh: Sh) {
     assert_eq!(s.line("target"), "FOO=bar", "{}", s.dump());
 }
 
-/// Items 3: Before an `.escrc` is allowed nothing it names is opened (`/dev/zero`,
+/// Item 3: Before an `.escrc` is allowed nothing it names is opened (`/dev/zero`,
 /// a FIFO); an `.escrc` that is itself a FIFO is an error, not a hang.
 fn nothing_is_read_before_trust(sh: Sh) {
     let kit = Kit::new();
@@ -124,7 +124,7 @@ fn nothing_is_read_before_trust(sh: Sh) {
     );
 }
 
-/// Items 4: An allowed environment cannot set what runs code in the shell or the
+/// Item 4: An allowed environment cannot set what runs code in the shell or the
 /// loader, nor escsh's own names; the `.escrc` may opt in by name.
 fn variables_that_run_code_are_refused(sh: Sh) {
     let kit = Kit::new();
@@ -201,7 +201,7 @@ fn variables_that_run_code_are_refused(sh: Sh) {
     assert!(!s.stderr.contains("/tmp/evil"), "{}", s.dump());
 }
 
-/// Items 7: No previous value of any variable is in `ESCSH_STATE`, which stays
+/// Item 7: No previous value of any variable is in `ESCSH_STATE`, which stays
 /// under 4 KB with 1,800 variables; leaving still restores exactly.
 fn state_holds_no_previous_value_and_stays_small(sh: Sh) {
     let kit = Kit::new();
@@ -250,7 +250,7 @@ fn state_holds_no_previous_value_and_stays_small(sh: Sh) {
     assert!(!state.contains("users-own-token"));
 }
 
-/// Items 11: Control characters from an `.escrc` reach the terminal escaped.
+/// Item 11: Control characters from an `.escrc` reach the terminal escaped.
 fn control_characters_are_escaped(sh: Sh) {
     let kit = Kit::new();
     kit.project("proj", "app/dev\u{1b}]0;pwned\u{7}x\n");
@@ -393,7 +393,7 @@ fn project_definitions_import_other_orgs(sh: Sh) {
     );
 }
 
-/// Items 16: `deny` takes effect in a loaded shell even when the generation file
+/// Item 16: `deny` takes effect in a loaded shell even when the generation file
 /// cannot be written; a runtime directory that cannot be created gives an
 /// error naming it, and no "loading".
 fn deny_without_generation_and_unwritable_runtime(sh: Sh) {
@@ -519,7 +519,7 @@ fn swapper(
     })
 }
 
-/// Items 1: A writer swapping the allowed `file:` definition with another for
+/// Item 1: A writer swapping the allowed `file:` definition with another for
 /// 10 s while exports run: no export ever shows the other version.
 #[test]
 fn swapping_the_definition_never_exports_what_was_not_allowed() {
@@ -545,7 +545,7 @@ fn swapping_the_definition_never_exports_what_was_not_allowed() {
     assert!(runs > 10 && loaded > 0, "{runs} exports, {loaded} loaded");
 }
 
-/// Items 1: The cache never holds values under the hash of other bytes: a store
+/// Item 1: The cache never holds values under the hash of other bytes: a store
 /// definition swapped between two versions while exports run; every cache
 /// entry's values match the content its source hash names.
 #[test]
