@@ -11,7 +11,7 @@ use super::App;
 use crate::hook::diff::Change;
 use crate::hook::export::{self, Inputs};
 use crate::hook::state::{Fingerprinter, VAR as STATE_VAR};
-use crate::shell::Shell;
+use crate::shell::{protocol, Shell};
 
 /// Prints nothing on stdout when it fails, so a shell never gets half a change.
 pub fn export(app: &App, shell: Shell) -> Result<()> {
@@ -24,7 +24,7 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_encoded_bytes())))
         .collect();
     let env = |name: &str| snapshot.get(name).cloned();
-    let shell_prev = std::env::var("__ESCSH_PREV").ok();
+    let shell_prev = std::env::var(protocol::PREV_ENV).ok();
     let fingerprinter = Fingerprinter::load(app.paths.data_dir())?;
     use_pristine_environment(app, &env, shell_prev.as_deref(), &fingerprinter);
     let inputs = Inputs {
@@ -36,7 +36,7 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
         env: &env,
         shell_prev,
         fingerprinter: &fingerprinter,
-        stamp: std::env::var_os("__ESCSH_STAMP")
+        stamp: std::env::var_os(protocol::STAMP_ENV)
             .filter(|s| !s.is_empty())
             .map(PathBuf::from),
     };

@@ -13,7 +13,7 @@ use super::diff::{self, Change, Desired, Outcome};
 use super::state::{Fingerprinter, Prev, State, VAR as STATE_VAR};
 use crate::fsutil::{self, Trusting};
 use crate::paths::Paths;
-use crate::shell::Shell;
+use crate::shell::{protocol, Shell};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 /// What the keyed hash of a record of kept values is taken under.
@@ -288,24 +288,24 @@ fn render(
         encoded
     };
     let path_text = |p: &Path| p.as_os_str().as_encoded_bytes().to_vec();
-    lines.push(sh.assign_local("__escsh_pwd", inputs.pwd.as_bytes()));
-    lines.push(sh.assign_local("__escsh_state", state.as_bytes()));
-    lines.push(sh.assign_local("__escsh_stamp", &path_text(stamp)));
-    lines.push(sh.assign_local("__escsh_prev", encode_prev(&out.shell_prev).as_bytes()));
+    lines.push(sh.assign_local(protocol::PWD, inputs.pwd.as_bytes()));
+    lines.push(sh.assign_local(protocol::STATE, state.as_bytes()));
+    lines.push(sh.assign_local(protocol::STAMP, &path_text(stamp)));
+    lines.push(sh.assign_local(protocol::PREV, encode_prev(&out.shell_prev).as_bytes()));
     let rc = decision.rc.as_deref().map(path_text).unwrap_or_default();
-    lines.push(sh.assign_local("__escsh_rc", &rc));
+    lines.push(sh.assign_local(protocol::RC, &rc));
     // Files that exist must not change (the .escrc must also stay);
     // files that do not must not appear.
     let (present, absent): (Vec<&PathBuf>, Vec<&PathBuf>) =
         decision.watch.iter().partition(|p| p.exists());
     let present: Vec<Vec<u8>> = present.iter().map(|p| path_text(p)).collect();
     let absent: Vec<Vec<u8>> = absent.iter().map(|p| path_text(p)).collect();
-    lines.push(sh.assign_local_list("__escsh_watch", &present));
-    lines.push(sh.assign_local_list("__escsh_absent", &absent));
-    lines.push(sh.assign_local("__escsh_deadline", decision.deadline.to_string().as_bytes()));
+    lines.push(sh.assign_local_list(protocol::WATCH, &present));
+    lines.push(sh.assign_local_list(protocol::ABSENT, &absent));
+    lines.push(sh.assign_local(protocol::DEADLINE, decision.deadline.to_string().as_bytes()));
     // fish has no clock: it compares the stamp's age with a time to live.
     let ttl = decision.deadline.saturating_sub(inputs.now);
-    lines.push(sh.assign_local("__escsh_ttl", ttl.to_string().as_bytes()));
+    lines.push(sh.assign_local(protocol::TTL, ttl.to_string().as_bytes()));
     lines.push(String::new());
     Ok(lines.join("\n"))
 }

@@ -4,6 +4,7 @@
 
 pub mod fish;
 pub mod posix;
+pub mod protocol;
 
 /// The shells escsh renders for. (fish comes with the hook; it gets its own
 /// file beside `posix.rs` and a variant here.)
