@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod diff;
 pub mod export;
+pub mod fingerprint;
 pub mod rc;
 pub mod state;
 pub mod trust;
