@@ -20,3 +20,4 @@ pub mod reference;
 pub mod run;
 pub mod shell;
 pub mod store;
+pub mod sweep;
