@@ -293,4 +293,74 @@ mod tests {
         assert_eq!(mode(&root.path().join("a/b")), 0o700);
         assert_eq!(fs::read_dir(root.path().join("a/b")).unwrap().count(), 1);
     }
+
+    #[test]
+    fn write_errors_name_the_path_and_what_failed() {
+        let root = tempfile::tempdir().unwrap();
+        // A directory where the file should be: the rename fails.
+        let target = root.path().join("x.json");
+        fs::create_dir(&target).unwrap();
+        let e = write_atomic(&target, b"v").unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("cannot write {}: ", target.display())),
+            "{e}"
+        );
+        assert_eq!(
+            fs::read_dir(root.path()).unwrap().count(),
+            1,
+            "temp file removed"
+        );
+        // A file where a parent directory should be.
+        let blocker = root.path().join("file");
+        fs::write(&blocker, "").unwrap();
+        let e = write_atomic(&blocker.join("sub/y"), b"v")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!(
+                "cannot create directory {}",
+                blocker.join("sub").display()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn directories_of_others_are_refused_not_tightened() {
+        let root = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let wide = root.path().join("wide");
+        fs::create_dir(&wide).unwrap();
+        fs::set_permissions(&wide, fs::Permissions::from_mode(0o755)).unwrap();
+        create_private_dir_all(&wide).unwrap();
+        assert_eq!(mode(&wide), 0o700, "ours: tightened");
+        // A link of ours to a directory of ours is followed, not chmod-ed through.
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&wide, &link).unwrap();
+        create_private_dir_all(&link).unwrap();
+        if euid() != 0 {
+            eprintln!("SKIPPED: directories of another uid need root to make");
+            return;
+        }
+        let chown = |p: &Path| {
+            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::lchown(c.as_ptr(), 65534, 65534) }, 0);
+        };
+        let theirs = root.path().join("theirs");
+        fs::create_dir(&theirs).unwrap();
+        fs::set_permissions(&theirs, fs::Permissions::from_mode(0o777)).unwrap();
+        chown(&theirs);
+        let e = create_private_dir_all(&theirs).unwrap_err().to_string();
+        assert!(e.contains("owned by uid 65534"), "{e}");
+        assert_eq!(mode(&theirs), 0o777, "not tightened");
+        assert!(write_atomic(&theirs.join("f"), b"x").is_err());
+        assert!(!theirs.join("f").exists());
+        // A link planted by another user, even to a directory of ours.
+        let planted = root.path().join("planted");
+        std::os::unix::fs::symlink(&wide, &planted).unwrap();
+        chown(&planted);
+        let e = create_private_dir_all(&planted).unwrap_err().to_string();
+        assert!(e.contains("owned by uid 65534"), "{e}");
+    }
 }

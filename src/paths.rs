@@ -305,7 +305,7 @@ fn private_dir(meta: &fs::Metadata, mask: u32) -> Result<(), String> {
     }
     let mode = meta.permissions().mode() & 0o7777;
     if mode & mask != 0 {
-        return Err(format!("is writable by others than you (mode {mode:o})"));
+        return Err(format!("is writable by group or others (mode {mode:o})"));
     }
     Ok(())
 }
@@ -391,13 +391,13 @@ fn choose_runtime(
         });
     };
     for (label, path, reason) in rejected {
-        let what = if label.starts_with(RUNTIME_VAR) {
-            format!("{label}: {}", shown(&path))
-        } else {
-            shown(&path)
+        let what = match label.strip_prefix(RUNTIME_VAR) {
+            Some(_) if xdg == Some(path.as_path()) => format!("{label}: it"),
+            Some(_) => format!("{label}: {}", shown(&path)),
+            None => format!("{}: it", shown(&path)),
         };
         refused.push(format!(
-            "not using {what}: it {reason}; using {} instead",
+            "not using {what} {reason}; using {} instead",
             shown(&chosen.0)
         ));
     }
@@ -409,6 +409,26 @@ fn choose_runtime(
 mod tests {
     use super::*;
 
+    fn dir_with_mode(parent: &Path, name: &str, mode: u32) -> PathBuf {
+        let dir = parent.join(name);
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).unwrap();
+        dir
+    }
+
+    /// Root can give a directory away, as `su` leaves another user's
+    /// `XDG_RUNTIME_DIR`; other users cannot test that.
+    fn give_away(dir: &Path) -> bool {
+        if fsutil::euid() != 0 {
+            eprintln!("SKIPPED: giving a directory to another uid needs root");
+            return false;
+        }
+        let c = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+        true
+    }
+
     #[test]
     fn home_puts_everything_below_it() {
         let p = Paths::under(Path::new("/h"));
@@ -416,5 +436,105 @@ mod tests {
         assert_eq!(p.config_file(), Path::new("/h/config.yaml"));
         assert!(p.runtime_dir().starts_with("/h"));
         assert!(p.cache_dir().starts_with("/h"));
+        assert_eq!(p.runtime_note(), None);
+        assert!(!p.runtime_on_disk());
+    }
+
+    #[test]
+    fn a_relative_or_shared_home_is_an_error() {
+        let e = Paths::home(Path::new("h/\x1b[2J")).unwrap_err().to_string();
+        assert!(e.contains("ESCSH_HOME") && e.contains("absolute"), "{e}");
+        assert!(e.contains("\"h/\\u{1b}[2J\""), "value shown escaped: {e}");
+        assert!(!e.contains('\x1b'), "{e}");
+
+        let root = tempfile::tempdir().unwrap();
+        let open = dir_with_mode(root.path(), "open", 0o777);
+        let e = Paths::home(&open).unwrap_err().to_string();
+        assert!(e.contains("writable by group or others"), "{e}");
+        let fine = dir_with_mode(root.path(), "fine", 0o700);
+        assert!(Paths::home(&fine).is_ok());
+        dir_with_mode(&fine, "run", 0o777);
+        let e = Paths::home(&fine).unwrap_err().to_string();
+        assert!(e.contains("/fine/run"), "{e}");
+    }
+
+    #[test]
+    fn directories_must_be_ours_and_closed_to_others() {
+        let root = tempfile::tempdir().unwrap();
+        let mine = dir_with_mode(root.path(), "mine", 0o755);
+        assert_eq!(not_private(&mine, true), None);
+        let open = dir_with_mode(root.path(), "open", 0o775);
+        assert!(not_private(&open, true).unwrap().contains("mode 775"));
+        // Absent: judged by where it would be created.
+        assert_eq!(not_private(&mine.join("new"), true), None);
+        assert!(not_private(&open.join("new"), true).is_some());
+        assert_eq!(not_private(&open.join("new"), false), None);
+        let sticky = dir_with_mode(root.path(), "sticky", 0o1777);
+        assert_eq!(not_private(&sticky.join("new"), true), None);
+        let file = root.path().join("file");
+        fs::write(&file, "").unwrap();
+        assert!(not_private(&file, true)
+            .unwrap()
+            .contains("not a directory"));
+        let theirs = dir_with_mode(root.path(), "theirs", 0o700);
+        if give_away(&theirs) {
+            let reason = not_private(&theirs, true).unwrap();
+            assert!(reason.contains("owned by uid 65534"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_runtime_dir_that_is_not_private_is_refused_for_a_fallback() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = root.path().join("cache");
+        let good = dir_with_mode(root.path(), "good", 0o700);
+        let mut refused = Vec::new();
+        let (dir, kind, why) = choose_runtime(Some(&good), &cache, None, &mut refused).unwrap();
+        assert_eq!(
+            (dir, kind, why),
+            (good.join("escsh"), RuntimeKind::Xdg, None)
+        );
+        assert!(refused.is_empty());
+
+        let open = dir_with_mode(root.path(), "open", 0o777);
+        let theirs = dir_with_mode(root.path(), "theirs", 0o700);
+        let mut bad = vec![open.clone(), PathBuf::from("relative")];
+        if give_away(&theirs) {
+            bad.push(theirs.clone());
+        }
+        // Ours, but with an escsh directory below it someone else made.
+        let planted = dir_with_mode(root.path(), "planted", 0o700);
+        dir_with_mode(&planted, "escsh", 0o777);
+        bad.push(planted);
+        for xdg in bad {
+            let mut refused = Vec::new();
+            let (dir, kind, why) = choose_runtime(Some(&xdg), &cache, None, &mut refused).unwrap();
+            assert_ne!(kind, RuntimeKind::Xdg, "{xdg:?}");
+            assert!(!dir.starts_with(&xdg), "{dir:?}");
+            assert_eq!(refused.len(), 1, "{refused:?}");
+            let message = &refused[0];
+            assert!(
+                message.starts_with(&format!("not using XDG_RUNTIME_DIR={xdg:?}")),
+                "{message}"
+            );
+            assert!(
+                message.contains(&format!("using {dir:?} instead")),
+                "{message}"
+            );
+            assert!(why.unwrap().contains("XDG_RUNTIME_DIR"));
+        }
+    }
+
+    #[test]
+    fn the_note_says_when_credentials_are_on_disk() {
+        let mut p = Paths::under(Path::new("/h"));
+        p.runtime_kind = RuntimeKind::Cache;
+        p.runtime_why = Some(format!("{RUNTIME_VAR} is not set"));
+        assert!(p.runtime_on_disk());
+        let note = p.runtime_note().unwrap();
+        assert!(note.contains("persistent disk") && note.contains("XDG_RUNTIME_DIR"));
+        p.runtime_kind = RuntimeKind::DevShm;
+        assert!(!p.runtime_on_disk());
+        assert!(p.runtime_note().unwrap().contains("in memory"));
     }
 }
