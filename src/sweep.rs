@@ -2,7 +2,8 @@
 //! directories, so it does not accumulate:
 //!
 //! - `write_atomic`'s temporary files (`.<name>.<pid>.tmp`, which may hold
-//!   plaintext values) of a writer that is gone;
+//!   plaintext values) of a writer that is gone, beside cache entries, trust
+//!   records and materialized files;
 //! - `run`'s per-run files directories (`run-files/escsh-run-<pid>-*`) of an
 //!   `escsh run` that is gone (SIGKILL skips its cleanup);
 //! - per-shell stamps (`stamps/<pid>-<time>`) not touched for a day;
@@ -85,6 +86,10 @@ pub fn sweep(paths: &Paths, now: i64) {
     ] {
         sweep_temp_files(&dir, now);
     }
+    // Materialized `files` entries are written atomically too: by the hook
+    // (`hook-files/<key>/`) and by `open` (`files/<org>/<project>/<env>/`).
+    sweep_temp_files_below(&paths.hook_files_dir(), 1, now);
+    sweep_temp_files_below(&paths.open_files_dir(), 3, now);
     sweep_run_dirs(&paths.run_files_dir());
     sweep_stamps(&paths.stamps_dir(), now);
     sweep_hook_files(paths, now);
@@ -110,6 +115,20 @@ fn sweep_temp_files(dir: &Path, now: i64) {
         };
         if meta.is_file() && now - meta.mtime() > TEMP_GRACE && !alive(pid) {
             let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// [`sweep_temp_files`] in the directories `depth` levels below `dir`.
+fn sweep_temp_files_below(dir: &Path, depth: u32, now: i64) {
+    for (_, path, meta) in entries(dir) {
+        if !meta.is_dir() {
+            continue;
+        }
+        if depth <= 1 {
+            sweep_temp_files(&path, now);
+        } else {
+            sweep_temp_files_below(&path, depth - 1, now);
         }
     }
 }

@@ -493,6 +493,11 @@ fn sweeping_removes_leftovers_of_the_dead_and_keeps_what_the_living_use() {
     let live_tmp = file(&opened, &format!(".k.json.{live}.tmp"), days_ago);
     let fresh_dead_tmp = file(&opened, &format!(".j.json.{dead}.tmp"), now);
     let not_tmp = file(&opened, &format!("k.json.{dead}.tmp"), days_ago);
+    let materialized_tmp = file(
+        &paths.open_files_dir().join("acme/app/dev"),
+        &format!(".F.{dead}.tmp"),
+        hour_ago,
+    );
     // Stamps.
     let stamps = paths.stamps_dir();
     let old_stamp = file(&stamps, &format!("{dead}-1"), days_ago);
@@ -522,10 +527,19 @@ fn sweeping_removes_leftovers_of_the_dead_and_keeps_what_the_living_use() {
     entry("lately", Some(now - 60));
     let forever = files_of("forever", days_ago);
     entry("forever", None);
+    let forever_tmp = file(&forever, &format!(".G.{dead}.tmp"), hour_ago);
 
     escsh::sweep::maybe_sweep(&paths, now);
 
-    for p in [&dead_tmp, &dead_old_trust, &old_stamp, &gone, &expired] {
+    for p in [
+        &dead_tmp,
+        &dead_old_trust,
+        &materialized_tmp,
+        &old_stamp,
+        &gone,
+        &expired,
+        &forever_tmp,
+    ] {
         assert!(!p.exists(), "not swept: {}", p.display());
     }
     for p in [
