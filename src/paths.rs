@@ -215,6 +215,16 @@ impl Paths {
         self.runtime.join("stamps")
     }
 
+    /// Touched by `allow`, `deny` and `reload`: every shell watches it.
+    pub fn generation_file(&self) -> PathBuf {
+        self.data.join("generation")
+    }
+
+    /// The trust store (allow and deny records).
+    pub fn trust_dir(&self) -> PathBuf {
+        self.data.join("trust")
+    }
+
     /// The per-user key of [`crate::hook::fingerprint::Fingerprinter`].
     pub fn fingerprint_key(&self) -> PathBuf {
         self.data.join("fingerprint.key")

@@ -81,7 +81,7 @@ pub fn sweep(paths: &Paths, now: i64) {
         paths.runtime_dir().to_path_buf(),
         paths.opened_dir(),
         paths.data_dir().to_path_buf(),
-        paths.data_dir().join("trust"),
+        paths.trust_dir(),
         paths.cache_dir().to_path_buf(),
     ] {
         sweep_temp_files(&dir, now);
