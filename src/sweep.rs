@@ -5,7 +5,8 @@
 //!   plaintext values) of a writer that is gone, beside cache entries, trust
 //!   records and materialized files;
 //! - `run`'s per-run files directories (`run-files/escsh-run-<pid>-*`) of an
-//!   `escsh run` that is gone (SIGKILL skips its cleanup);
+//!   `escsh run` that is gone (SIGKILL skips its cleanup), and unnamed ones
+//!   of older versions a day old;
 //! - per-shell stamps (`stamps/<pid>-<time>`) not touched for a day;
 //! - `hook-files/<key>` of an environment no longer loaded: its cache entry
 //!   (`opened/<key>.json`) is gone or expired a day ago.
@@ -43,13 +44,19 @@ const ORPHAN_GRACE: i64 = 600;
 /// The largest cache entry read to learn its expiry.
 const ENTRY_LIMIT: u64 = 64 << 20;
 
+/// A run directory without a pid in its name (older escsh) is removed
+/// when it was not written for this long.
+const LEGACY_RUN_AGE: i64 = 24 * 3600;
+
+const RUN_DIR_PREFIX: &str = "escsh-run-";
+
 /// The name of the marker whose mtime says when the last sweep ran.
 const MARKER: &str = ".swept";
 
 /// The name prefix of `escsh run`'s per-run files directory for process
 /// `pid`: the pid says whether its owner still runs.
 pub fn run_dir_prefix(pid: u32) -> String {
-    format!("escsh-run-{pid}-")
+    format!("{RUN_DIR_PREFIX}{pid}-")
 }
 
 /// Sweeps the runtime directory unless that was done less than an hour
@@ -90,7 +97,7 @@ pub fn sweep(paths: &Paths, now: i64) {
     // (`hook-files/<key>/`) and by `open` (`files/<org>/<project>/<env>/`).
     sweep_temp_files_below(&paths.hook_files_dir(), 1, now);
     sweep_temp_files_below(&paths.open_files_dir(), 3, now);
-    sweep_run_dirs(&paths.run_files_dir());
+    sweep_run_dirs(&paths.run_files_dir(), now);
     sweep_stamps(&paths.stamps_dir(), now);
     sweep_hook_files(paths, now);
 }
@@ -133,12 +140,18 @@ fn sweep_temp_files_below(dir: &Path, depth: u32, now: i64) {
     }
 }
 
-fn sweep_run_dirs(dir: &Path) {
+fn sweep_run_dirs(dir: &Path, now: i64) {
     for (name, path, meta) in entries(dir) {
-        let Some(pid) = run_dir_pid(&name) else {
+        if !meta.is_dir() {
             continue;
+        }
+        let unused = match run_dir_pid(&name) {
+            Some(pid) => !alive(pid),
+            // Named before the pid was in the name: its owner cannot be
+            // known, so only its age tells.
+            None => name.starts_with(RUN_DIR_PREFIX) && now - meta.mtime() > LEGACY_RUN_AGE,
         };
-        if meta.is_dir() && !alive(pid) {
+        if unused {
             let _ = fs::remove_dir_all(path);
         }
     }
@@ -189,7 +202,7 @@ fn expiry(path: &Path) -> Entry {
 }
 
 fn run_dir_pid(name: &str) -> Option<u32> {
-    let rest = name.strip_prefix("escsh-run-")?;
+    let rest = name.strip_prefix(RUN_DIR_PREFIX)?;
     let (pid, _) = rest.split_once('-')?;
     if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
         return None;

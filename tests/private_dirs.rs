@@ -493,6 +493,19 @@ fn sweeping_removes_leftovers_of_the_dead_and_keeps_what_the_living_use() {
     let live_tmp = file(&opened, &format!(".k.json.{live}.tmp"), days_ago);
     let fresh_dead_tmp = file(&opened, &format!(".j.json.{dead}.tmp"), now);
     let not_tmp = file(&opened, &format!("k.json.{dead}.tmp"), days_ago);
+    // run directories: of a dead escsh, of a live one, of an older escsh
+    // (no pid in the name) old and recent.
+    let run_files = paths.run_files_dir();
+    let run_dir = |name: &str, mtime: i64| {
+        let dir = run_files.join(name);
+        file(&dir, "SECRET_FILE", mtime);
+        set_mtime(&dir, mtime);
+        dir
+    };
+    let dead_run = run_dir(&format!("escsh-run-{dead}-aB3dE9"), now);
+    let live_run = run_dir(&format!("escsh-run-{live}-aB3dE9"), days_ago);
+    let legacy_old = run_dir("escsh-run-Xy12Zq", days_ago);
+    let legacy_recent = run_dir("escsh-run-Qz98Wx", hour_ago);
     let materialized_tmp = file(
         &paths.open_files_dir().join("acme/app/dev"),
         &format!(".F.{dead}.tmp"),
@@ -535,6 +548,8 @@ fn sweeping_removes_leftovers_of_the_dead_and_keeps_what_the_living_use() {
         &dead_tmp,
         &dead_old_trust,
         &materialized_tmp,
+        &dead_run,
+        &legacy_old,
         &old_stamp,
         &gone,
         &expired,
@@ -544,6 +559,8 @@ fn sweeping_removes_leftovers_of_the_dead_and_keeps_what_the_living_use() {
     }
     for p in [
         &live_tmp,
+        &live_run,
+        &legacy_recent,
         &fresh_dead_tmp,
         &not_tmp,
         &recent_stamp,
