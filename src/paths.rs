@@ -284,11 +284,11 @@ fn not_private(dir: &Path, check_parent: bool) -> Option<String> {
             let open = meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0;
             (foreign || open).then(|| {
                 format!(
-                    "would be created in {}, {}",
+                    "would be created in {}, which {}",
                     shown(parent),
                     private_dir(&meta, 0o022)
                         .err()
-                        .unwrap_or_else(|| "which others can write".into())
+                        .unwrap_or_else(|| "others can write".into())
                 )
             })
         }
@@ -406,8 +406,14 @@ fn choose_runtime(
             Some(_) => format!("{label}: {}", shown(&path)),
             None => format!("{}: it", shown(&path)),
         };
+        // `su` without `-` is the usual way to get here: say how not to.
+        let hint = if label.starts_with(RUNTIME_VAR) {
+            format!(" (`su` without `-` keeps another user's {RUNTIME_VAR}: use `su -`, or set it to a directory of yours)")
+        } else {
+            String::new()
+        };
         refused.push(format!(
-            "not using {what} {reason}; using {} instead",
+            "not using {what} {reason}; using {} instead{hint}",
             shown(&chosen.0)
         ));
     }

@@ -379,6 +379,46 @@ fn without_xdg_runtime_dir_a_per_user_tmpfs_is_preferred_to_the_disk() {
     assert!(text.ends_with("---\n/dev/shm/theirs\n"), "written: {text}");
 }
 
+#[test]
+fn data_and_cache_dirs_another_user_owns_are_refused() {
+    if !tool("unshare") || !have("root (to act as a second uid)", is_root()) {
+        return;
+    }
+    let p = Platform::new();
+    let data = p.home().join(".local/share/escsh");
+    let cache = p.home().join(".cache/escsh");
+    for dir in [&data, &cache] {
+        fs::create_dir_all(dir).unwrap();
+        let c = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+    }
+    let out = p.run(
+        None,
+        "escsh allow || exit 92
+         escsh export bash || exit 93
+         echo ---
+         find /dev/shm -type f",
+    );
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{text}\n{err}");
+    assert!(text.contains("export GOOD='from-the-store'"), "{text}");
+    let euid = unsafe { libc::geteuid() };
+    for (dir, fallback) in [(&data, "data"), (&cache, "cache")] {
+        let message = format!(
+            "not using {dir:?}: it is owned by uid 65534, not by you (uid {euid}); \
+             using \"/dev/shm/escsh-{euid}/{fallback}\" instead"
+        );
+        assert!(err.contains(&message), "{message}\nnot in\n{err}");
+        assert_eq!(fs::read_dir(dir).unwrap().count(), 0, "{dir:?} was written");
+    }
+    // The trust record and the key went to the private fallback.
+    assert!(
+        text.contains(&format!("/dev/shm/escsh-{euid}/data/fingerprint.key")),
+        "{text}"
+    );
+}
+
 // ---------------------------------------------------------------- item 10
 
 /// Not a test on its own: the child process of
