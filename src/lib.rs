@@ -22,4 +22,5 @@ pub mod reference;
 pub mod run;
 pub mod shell;
 pub mod store;
+pub mod sweep;
 pub mod time;

@@ -278,7 +278,8 @@ fn private_temp_dir(root: &Path) -> Result<tempfile::TempDir> {
     crate::fsutil::create_private_dir_all(root)
         .with_context(|| format!("creating {}", root.display()))?;
     let dir = tempfile::Builder::new()
-        .prefix("escsh-run-")
+        // The pid in the name lets the sweeper remove it once this escsh is gone.
+        .prefix(&crate::sweep::run_dir_prefix(std::process::id()))
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir_in(root)
         .with_context(|| format!("creating a private directory in {}", root.display()))?;

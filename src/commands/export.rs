@@ -46,6 +46,10 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
         let _ = writeln!(err, "escsh: {}", crate::printable::line(m));
     }
     std::io::stdout().write_all(out.script.as_bytes())?;
+    std::io::stdout().flush()?;
+    // One stat unless an hour has passed; after the output, so the shell
+    // does not wait on it (it waits for the process to end all the same).
+    crate::sweep::maybe_sweep(&app.paths, inputs.now);
     Ok(())
 }
 

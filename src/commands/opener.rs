@@ -67,11 +67,7 @@ impl Opener for HookOpener<'_> {
         for v in &vars {
             crate::shell::check_name(&v.name).map_err(|e| fail(e.to_string()))?;
         }
-        let files_dir = app
-            .paths
-            .runtime_dir()
-            .join("hook-files")
-            .join(project.cache_key());
+        let files_dir = app.paths.hook_files_dir().join(project.cache_key());
         let vars = projection::materialize(&vars, &files_dir)
             .map_err(|e| fail(format!("writing files to {}: {e}", files_dir.display())))?;
         Ok(Entry {

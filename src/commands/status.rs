@@ -42,7 +42,9 @@ pub fn status(app: &App, json: bool) -> Result<()> {
         "runtimeDir".into(),
         app.paths.runtime_dir().display().to_string().into(),
     );
-    // MERGE(privfs): runtime_note
+    if let Some(note) = app.paths.runtime_note() {
+        report.insert("runtimeNote".into(), note.into());
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

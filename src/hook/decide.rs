@@ -59,17 +59,11 @@ impl Decision {
         Decision {
             rc: None,
             desired: None,
-            watch: vec![generation_file(paths)],
+            watch: vec![paths.generation_file()],
             deadline: NEVER,
             refused: Vec::new(),
         }
     }
-}
-
-/// What `paths`' shells all watch: `allow`, `deny`, `reload` and refreshes
-/// touch it.
-pub fn generation_file(paths: &Paths) -> PathBuf {
-    paths.data_dir().join("generation")
 }
 
 /// Makes every shell look again at its next prompt.
@@ -78,7 +72,7 @@ pub fn bump_generation(paths: &Paths) -> std::io::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     crate::fsutil::write_atomic(
-        &generation_file(paths),
+        &paths.generation_file(),
         format!("{}\n", now.as_nanos()).as_bytes(),
     )
 }

@@ -201,11 +201,10 @@ fn transition_messages(old: &State, out: &Outcome, decision: &Decision) -> Vec<S
 fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
     let stamp = match &inputs.stamp {
         Some(p) if p.starts_with(inputs.paths.runtime_dir()) => p.clone(),
-        _ => inputs.paths.runtime_dir().join("stamps").join(format!(
-            "{}-{}",
-            std::process::id(),
-            inputs.now
-        )),
+        _ => inputs
+            .paths
+            .stamps_dir()
+            .join(format!("{}-{}", std::process::id(), inputs.now)),
     };
     if let Some(dir) = stamp.parent() {
         crate::fsutil::create_private_dir_all(dir)?;

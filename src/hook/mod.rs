@@ -5,6 +5,7 @@ pub mod cache;
 pub mod decide;
 pub mod diff;
 pub mod export;
+pub mod fingerprint;
 pub mod guard;
 pub mod project;
 pub mod rc;

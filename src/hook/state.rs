@@ -9,9 +9,7 @@
 use std::path::Path;
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::fsutil::{self, Trusting};
 
@@ -113,36 +111,7 @@ impl State {
     }
 }
 
-/// Fingerprints values with a per-user key, so that a leaked environment
-/// does not let anyone test guesses of low-entropy values.
-pub struct Fingerprinter {
-    key: Vec<u8>,
-}
-
-impl Fingerprinter {
-    /// Reads the key from `<data>/fingerprint.key`, creating it on first use.
-    pub fn load(data_dir: &Path) -> std::io::Result<Fingerprinter> {
-        let path = data_dir.join("fingerprint.key");
-        match std::fs::read(&path) {
-            Ok(key) if key.len() >= 16 => Ok(Fingerprinter { key }),
-            _ => {
-                let mut key = vec![0u8; 32];
-                use std::io::Read;
-                std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
-                crate::fsutil::write_atomic(&path, &key)?;
-                Ok(Fingerprinter { key })
-            }
-        }
-    }
-
-    pub fn of(&self, name: &str, value: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(name.as_bytes());
-        mac.update(&[0]);
-        mac.update(value);
-        super::trust::hex(&mac.finalize().into_bytes()[..12])
-    }
-}
+pub use super::fingerprint::Fingerprinter;
 
 #[cfg(test)]
 mod tests {
@@ -197,19 +166,5 @@ mod tests {
         assert_eq!(State::decode(&text, spill.path()), None);
         std::fs::remove_file(&file).unwrap();
         assert_eq!(State::decode(&text, spill.path()), None);
-    }
-
-    #[test]
-    fn fingerprints_depend_on_the_key() {
-        let a = tempfile::tempdir().unwrap();
-        let b = tempfile::tempdir().unwrap();
-        let fa = Fingerprinter::load(a.path()).unwrap();
-        let fb = Fingerprinter::load(b.path()).unwrap();
-        assert_eq!(
-            fa.of("X", b"v"),
-            Fingerprinter::load(a.path()).unwrap().of("X", b"v")
-        );
-        assert_ne!(fa.of("X", b"v"), fb.of("X", b"v"));
-        assert_ne!(fa.of("X", b"v"), fa.of("Y", b"v"));
     }
 }
