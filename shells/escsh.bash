@@ -8,9 +8,11 @@
 __escsh_bin=@ESCSH@
 
 __escsh_export() {
-    # Never trace: the statements carry values.
-    local __escsh_x=
+    # Never trace (set -x) nor echo (set -v): the statements carry values.
+    # The user's settings come back at the end.
+    local __escsh_x= __escsh_v=
     if [[ $- == *x* ]]; then __escsh_x=1; set +x; fi
+    if [[ $- == *v* ]]; then __escsh_v=1; set +v; fi
     local __escsh_out
     __escsh_out="$(__ESCSH_PREV="${__escsh_prev-}" "$__escsh_bin" export bash)"
     # A ^C must not leave half the statements applied; the user's INT trap
@@ -21,6 +23,7 @@ __escsh_export() {
     eval "$__escsh_out"
     if [[ -n $__escsh_int ]]; then eval "$__escsh_int"; else trap - INT; fi
     __escsh_out=
+    if [[ -n $__escsh_v ]]; then set -v; fi
     if [[ -n $__escsh_x ]]; then set -x; fi
 }
 

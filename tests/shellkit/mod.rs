@@ -19,7 +19,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod guards;
 pub mod scenarios;
+// A crate may include this helper beside another that includes `tools`
+// too; the copies are identical and stateless.
+#[allow(clippy::duplicate_mod)]
+#[path = "../tools/mod.rs"]
+pub mod tools;
 
 /// A shell that the hook supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,34 +113,18 @@ impl Sh {
 }
 
 /// Whether `sh` can be driven here. A missing shell is a loud skip on a
-/// developer's machine and a failure in CI (`CI=true`).
+/// developer's machine and a failure under CI (see [`tools::skip`]).
 pub fn available(sh: Sh) -> bool {
-    let ok = |prog: &str| {
-        Command::new(prog)
-            .arg("--version")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let missing = if !ok(sh.name()) {
-        Some(sh.name())
-    } else if sh == Sh::Fish && !ok("script") {
-        Some("script (util-linux), needed to give fish a terminal,")
-    } else {
-        None
-    };
-    match missing {
-        None => true,
-        Some(what) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{what} not found, and CI=true: install it (.ci/run does)");
-            }
-            eprintln!("\n\n    SKIPPED: {what} not found\n\n");
-            false
-        }
+    if !tools::require(sh.name()) {
+        return false;
     }
+    // fish needs a terminal, which `script` gives it.
+    sh != Sh::Fish
+        || tools::require_with(
+            "script",
+            &["-qec", "true", "/dev/null"],
+            "util-linux's script gives fish a terminal",
+        )
 }
 
 /// One test's world: a private HOME, ESCSH_HOME, work directory and
@@ -507,6 +497,18 @@ macro_rules! shared_scenarios {
         #[test]
         fn edit_blocks_until_allowed_again() {
             shellkit::scenarios::edit_blocks_until_allowed_again($sh);
+        }
+        #[test]
+        fn echo_modes_show_no_secret() {
+            shellkit::guards::echo_modes_show_no_secret($sh);
+        }
+        #[test]
+        fn file_target_is_trusted_by_content() {
+            shellkit::guards::file_target_is_trusted_by_content($sh);
+        }
+        #[test]
+        fn status_json_describes_the_shell() {
+            shellkit::guards::status_json_describes_the_shell($sh);
         }
         #[test]
         fn enter_and_leave_restore() {
