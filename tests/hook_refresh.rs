@@ -4,6 +4,7 @@
 
 mod common;
 mod moto;
+mod shellkit;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -154,4 +155,29 @@ fn a_failed_refresh_warns_once_and_keeps_the_credentials() {
         1,
         "one warning, not one per prompt\n{err}"
     );
+}
+
+/// moto and the variables that point AWS clients at it, for the shell
+/// scenarios (`None` after a loud skip when moto is missing).
+fn aws() -> Option<shellkit::creds::Aws> {
+    let moto = moto::moto()?;
+    Some(shellkit::creds::Aws {
+        moto_url: moto.url.clone(),
+        env: moto::aws_env(moto),
+    })
+}
+
+mod bash {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Bash, aws());
+}
+
+mod zsh {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Zsh, aws());
+}
+
+mod fish {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Fish, aws());
 }

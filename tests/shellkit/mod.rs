@@ -19,8 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod creds;
 pub mod guards;
 pub mod scenarios;
+pub mod sts;
 pub mod trace;
 // A crate may include this helper beside another that includes `tools`
 // too; the copies are identical and stateless.
