@@ -99,6 +99,7 @@ const CREDS: [&str; 3] = [
 /// UTC, when they expire) and the user's own value comes back on leave.
 pub fn credential_expiration_is_exported_and_restored(sh: Sh, aws: &Aws) {
     let w = world(aws, "5m");
+    let status = w.kit.root.join("status.json");
     let Some(s) = w.run(
         sh,
         &[
@@ -107,6 +108,10 @@ pub fn credential_expiration_is_exported_and_restored(sh: Sh, aws: &Aws) {
             "cd proj".into(),
             sh.show("in", &CREDS),
             "echo \"@now $(date +%s)\"".into(),
+            format!(
+                "escsh status --json > {}",
+                super::sh_quote(status.to_str().unwrap())
+            ),
             "cd ..".into(),
             sh.show("out", &CREDS),
         ],
@@ -127,6 +132,16 @@ pub fn credential_expiration_is_exported_and_restored(sh: Sh, aws: &Aws) {
         "{expiration} is not when 15-minute credentials opened at {now} expire\n{}",
         s.dump()
     );
+    // status --json tells the same expiry, and no credential.
+    let text = fs::read_to_string(&status).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["expires"].as_str(), Some(expiration), "{text}");
+    assert_eq!(json["loaded"].as_str(), Some("app/aws"), "{text}");
+    let key = inside
+        .split(' ')
+        .find_map(|p| p.strip_prefix("AWS_SESSION_TOKEN="))
+        .unwrap();
+    assert!(!text.contains(key), "a credential in status: {text}");
     assert_eq!(
         s.line("out"),
         "AWS_ACCESS_KEY_ID=testing AWS_SESSION_TOKEN=<unset> AWS_CREDENTIAL_EXPIRATION=users-own",
