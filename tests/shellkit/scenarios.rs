@@ -266,8 +266,9 @@ pub fn edit_blocks_until_allowed_again(sh: Sh) {
             sh.show("loaded", &["FOO", "ESCSH_ENV"]),
             "sleep 2".into(),
             ":".into(),
-            // No sleep needed between the last prompt and the edit: escsh
-            // dates its stamp a second back.
+            // The stamp was touched before the sleep, so the edit is newer
+            // (the kernel dates both from a coarse clock: an edit in the
+            // same tick as the stamp would look no newer).
             "printf '# edited\\napp/dev\\n' > .escrc".into(),
             sh.show("edited", &["FOO", "ESCSH_ENV"]),
             ":".into(),
