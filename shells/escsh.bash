@@ -8,9 +8,11 @@
 __escsh_bin=@ESCSH@
 
 __escsh_export() {
-    # Never trace: the statements carry values.
-    local __escsh_x=
+    # Never trace (set -x) nor echo (set -v): the statements carry values.
+    # The user's settings come back at the end.
+    local __escsh_x='' __escsh_v=''
     if [[ $- == *x* ]]; then __escsh_x=1; set +x; fi
+    if [[ $- == *v* ]]; then __escsh_v=1; set +v; fi
     local __escsh_out
     __escsh_out="$(__ESCSH_PREV="${__escsh_prev-}" "$__escsh_bin" export bash)"
     # A ^C must not leave half the statements applied; the user's INT trap
@@ -21,10 +23,13 @@ __escsh_export() {
     eval "$__escsh_out"
     if [[ -n $__escsh_int ]]; then eval "$__escsh_int"; else trap - INT; fi
     __escsh_out=
+    if [[ -n $__escsh_v ]]; then set -v; fi
     if [[ -n $__escsh_x ]]; then set -x; fi
 }
 
 # The fast path: builtins only, one function call, no subshell.
+# shellcheck disable=SC2154 # the __escsh_* state is assigned by what
+# `escsh export` prints, which __escsh_export evals.
 __escsh_hook() {
     local __escsh_ret=$? __escsh_now __escsh_f
     if [[ "$PWD" == "${__escsh_pwd-}" && "${ESCSH_STATE-}" == "${__escsh_state-}" ]]; then
@@ -65,5 +70,7 @@ elif [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
         PROMPT_COMMAND=(__escsh_hook "${PROMPT_COMMAND[@]}")
     fi
 elif [[ ";${PROMPT_COMMAND-};" != *";__escsh_hook;"* ]]; then
+    # shellcheck disable=SC2128,SC2178 # not an array here: the branch above
+    # took the array form.
     PROMPT_COMMAND="__escsh_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
 fi

@@ -24,7 +24,9 @@ function __escsh_stale
 end
 
 function __escsh_export
-    # Never trace: the statements carry values.
+    # Never trace: the statements carry values. (fish has no verbose mode;
+    # only its developer debug categories, chosen at startup with -d, can
+    # echo evaluated text, and a script cannot turn those off.)
     set -l fish_trace
     set -lx __ESCSH_PREV $__escsh_prev
     $__escsh_bin export fish | source

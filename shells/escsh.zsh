@@ -9,8 +9,9 @@ typeset -g __escsh_bin=@ESCSH@
 zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null
 
 __escsh_export() {
-    # Never trace (the statements carry values); a ^C must not leave half
-    # of them applied. Both settings end with the function.
+    # Never trace nor echo (xtrace, verbose: the statements carry values);
+    # a ^C must not leave half of them applied. localoptions and
+    # localtraps give the user's settings back when the function returns.
     setopt localoptions localtraps noxtrace noverbose
     trap '' INT
     local __escsh_out

@@ -9,6 +9,7 @@
 //! in CI logs even when the test passes.
 
 mod support;
+mod tools;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -51,7 +52,7 @@ fn conformance_dir() -> PathBuf {
 }
 
 fn in_ci() -> bool {
-    env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+    tools::in_ci()
 }
 
 #[derive(Deserialize)]

@@ -208,3 +208,30 @@ fn every_byte_round_trips() {
         panic!("{e}");
     }
 }
+
+/// Samples that once needed care in the quoting (quotes of each kind,
+/// `$'...'` look-alikes, glob and history characters, invalid UTF-8),
+/// checked in every shell and locale.
+#[test]
+fn known_awkward_values_round_trip() {
+    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish]
+        .into_iter()
+        .filter(|&sh| shellkit::available(sh))
+        .collect();
+    let batch: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"plain".to_vec(),
+        b"it's a \"test\" \\ $HOME `id` $(id) ${x} !! * ? [a] ~ # ;&|<>".to_vec(),
+        b"line1\nline2\r\n\ttab\x1b[31mred\x7f".to_vec(),
+        "\u{fc}n\u{ef}c\u{f8}d\u{e9} \u{2713} \u{1f680}"
+            .as_bytes()
+            .to_vec(),
+        b"\xff\xfe\x80 not utf8".to_vec(),
+        b"'''".to_vec(),
+        b"\\'\\x41".to_vec(),
+    ];
+    let dir = scratch();
+    if let Err(e) = check_batch(&shells, &batch, dir.path()) {
+        panic!("{e}");
+    }
+}

@@ -108,7 +108,7 @@ fn prompt_command_array_keeps_working() {
         return;
     };
     if s.stdout.contains("@old yes") {
-        eprintln!("SKIPPED: bash older than 5.1 has no PROMPT_COMMAND array");
+        shellkit::tools::skip("bash 5.1 or newer", "PROMPT_COMMAND arrays need it");
         return;
     }
     assert_eq!(s.line("pc"), "3 __escsh_hook", "{}", s.dump());

@@ -4,6 +4,7 @@
 
 mod common;
 mod moto;
+mod shellkit;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -80,8 +81,12 @@ fn many_shells_entering_at_once_open_the_environment_once() {
     assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
 }
 
-/// Runs `script` in an interactive bash (its prompt hook fires per line).
-fn bash(home: &Home, moto: &moto::Moto, dir: &Path, script: &str) -> (String, String) {
+/// Runs `script` in an interactive bash (its prompt hook fires per line);
+/// `None` after a loud skip when bash is missing.
+fn bash(home: &Home, moto: &moto::Moto, dir: &Path, script: &str) -> Option<(String, String)> {
+    if !shellkit::available(shellkit::Sh::Bash) {
+        return None;
+    }
     let mut c = command(home, moto, "bash", dir);
     c.args(["--norc", "--noprofile", "-i"])
         .stdout(Stdio::piped())
@@ -96,7 +101,7 @@ fn bash(home: &Home, moto: &moto::Moto, dir: &Path, script: &str) -> (String, St
         .write_all(script.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    (common::stdout(&out), common::stderr(&out))
+    Some((common::stdout(&out), common::stderr(&out)))
 }
 
 fn line<'a>(stdout: &'a str, tag: &str) -> &'a str {
@@ -124,7 +129,9 @@ fn credentials_near_expiry_are_refreshed_in_the_background() {
         proj.display(),
         wait_for_new_key(30)
     );
-    let (out, err) = bash(&home, moto, home.path(), &script);
+    let Some((out, err)) = bash(&home, moto, home.path(), &script) else {
+        return;
+    };
     let before = line(&out, "before ");
     let after = line(&out, "after ");
     assert!(before.starts_with("ASIA"), "{out}\n{err}");
@@ -147,11 +154,38 @@ fn a_failed_refresh_warns_once_and_keeps_the_credentials() {
         proj.display(),
         home.path().display()
     );
-    let (out, err) = bash(&home, moto, home.path(), &script);
+    let Some((out, err)) = bash(&home, moto, home.path(), &script) else {
+        return;
+    };
     assert_eq!(line(&out, "before "), line(&out, "after "), "{err}");
     assert_eq!(
         err.matches("refreshing app/aws failed").count(),
         1,
         "one warning, not one per prompt\n{err}"
     );
+}
+
+/// moto and the variables that point AWS clients at it, for the shell
+/// scenarios (`None` after a loud skip when moto is missing).
+fn aws() -> Option<shellkit::creds::Aws> {
+    let moto = moto::moto()?;
+    Some(shellkit::creds::Aws {
+        moto_url: moto.url.clone(),
+        env: moto::aws_env(moto),
+    })
+}
+
+mod bash {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Bash, aws());
+}
+
+mod zsh {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Zsh, aws());
+}
+
+mod fish {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Fish, aws());
 }

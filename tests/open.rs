@@ -137,8 +137,7 @@ fn shell_format_round_trips_in_bash_and_zsh() {
     let exports = stdout(&o);
     assert!(exports.is_ascii(), "shell output must be pure ASCII");
     for shell in ["bash", "zsh"] {
-        if Command::new(shell).arg("-c").arg("true").output().is_err() {
-            eprintln!("{shell} not installed; skipped");
+        if !common::tools::require(shell) {
             continue;
         }
         for (name, value) in cases {

@@ -8,6 +8,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+// A crate may include this helper beside another that includes `tools`
+// too; the copies are identical and stateless.
+#[allow(clippy::duplicate_mod)]
+#[path = "../tools/mod.rs"]
+pub mod tools;
+
 pub struct Home {
     dir: tempfile::TempDir,
 }

@@ -1,17 +1,22 @@
 //! A real moto server (STS, Secrets Manager, SSM) for the AWS tests, one per
 //! test binary, and the aws CLI next to it.
 //!
-//! When a tool is missing the tests skip loudly, except under `CI=true`,
-//! where a missing tool is a failure: CI installs both.
+//! When a tool is missing the tests skip loudly, except under CI, where a
+//! missing tool is a failure (see `tools`): CI installs both.
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+// A crate may include this helper beside another that includes `tools`
+// too; the copies are identical and stateless.
+#[allow(clippy::duplicate_mod)]
+#[path = "../tools/mod.rs"]
+mod tools;
 
 pub struct Moto {
     pub url: String,
@@ -48,29 +53,11 @@ pub fn aws_cli() -> Option<PathBuf> {
 }
 
 fn tool(variable: &str, name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os(variable)
-        .map(PathBuf::from)
-        .filter(|p| p.is_file())
-        .or_else(|| on_path(name));
-    if found.is_none() {
-        let message = format!(
-            "{name} not found (set {variable} or put {name} on PATH; `pip install \
-             'moto[server]' awscli` provides both)"
-        );
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{message}");
-        }
-        // Straight to the stream: libtest captures `eprintln!` of passing
-        // tests, and a skip must be seen.
-        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {message} ***\n");
-    }
-    found
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+    tools::find(
+        variable,
+        name,
+        "`pip install 'moto[server]' awscli` provides both",
+    )
 }
 
 /// A port nothing listens on right after this returns.

@@ -8,18 +8,27 @@
 //!
 //! - `PATH` starts with a directory holding `escsh` (the binary under test);
 //! - `WORK`: the directory the shell starts in, where projects live;
-//! - `SPAWN_WRAPPER` / `SPAWN_LOG`: a script that logs one line per start of
-//!   escsh, then runs it (point `__escsh_bin` at it to count spawns).
+//!
+//! [`Kit::run_traced`] runs the same session under `strace -f`, so a test
+//! sees every process the shell and the hook start (see [`trace`]).
 #![allow(dead_code)]
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod creds;
+pub mod guards;
 pub mod scenarios;
+pub mod sts;
+pub mod trace;
+// A crate may include this helper beside another that includes `tools`
+// too; the copies are identical and stateless.
+#[allow(clippy::duplicate_mod)]
+#[path = "../tools/mod.rs"]
+pub mod tools;
 
 /// A shell that the hook supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,12 +56,22 @@ impl Sh {
         }
     }
 
-    /// Points the hook at the spawn-counting wrapper.
-    pub fn count_line(self) -> &'static str {
+    /// A line that makes the shell itself open `$WORK/NAME` (builtins
+    /// only: no process), a mark to find in a trace.
+    pub fn mark(self, name: &str) -> String {
         match self {
-            Sh::Bash => "__escsh_bin=$SPAWN_WRAPPER",
-            Sh::Zsh => "typeset -g __escsh_bin=$SPAWN_WRAPPER",
-            Sh::Fish => "set -g __escsh_bin $SPAWN_WRAPPER",
+            Sh::Bash | Sh::Zsh => format!(": < \"$WORK/{name}\""),
+            Sh::Fish => format!("true < \"$WORK/{name}\""),
+        }
+    }
+
+    /// A prompt that runs no program, where the default one may (fish's
+    /// asks git about the directory), so a trace shows only the hook.
+    pub fn quiet_prompt(self) -> &'static str {
+        match self {
+            Sh::Bash => "PS1='$ '",
+            Sh::Zsh => "PS1='%% '",
+            Sh::Fish => "function fish_prompt; echo -n '> '; end; function fish_right_prompt; end; function fish_title; end",
         }
     }
 
@@ -107,34 +126,18 @@ impl Sh {
 }
 
 /// Whether `sh` can be driven here. A missing shell is a loud skip on a
-/// developer's machine and a failure in CI (`CI=true`).
+/// developer's machine and a failure under CI (see [`tools::skip`]).
 pub fn available(sh: Sh) -> bool {
-    let ok = |prog: &str| {
-        Command::new(prog)
-            .arg("--version")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let missing = if !ok(sh.name()) {
-        Some(sh.name())
-    } else if sh == Sh::Fish && !ok("script") {
-        Some("script (util-linux), needed to give fish a terminal,")
-    } else {
-        None
-    };
-    match missing {
-        None => true,
-        Some(what) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{what} not found, and CI=true: install it (.ci/run does)");
-            }
-            eprintln!("\n\n    SKIPPED: {what} not found\n\n");
-            false
-        }
+    if !tools::require(sh.name()) {
+        return false;
     }
+    // fish needs a terminal, which `script` gives it.
+    sh != Sh::Fish
+        || tools::require_with(
+            "script",
+            &["-qec", "true", "/dev/null"],
+            "util-linux's script gives fish a terminal",
+        )
 }
 
 /// One test's world: a private HOME, ESCSH_HOME, work directory and
@@ -147,8 +150,6 @@ pub struct Kit {
     pub escsh_home: PathBuf,
     pub work: PathBuf,
     pub bin_dir: PathBuf,
-    pub wrapper: PathBuf,
-    pub spawn_log: PathBuf,
 }
 
 /// Single-quotes `s` for /bin/sh.
@@ -182,16 +183,6 @@ impl Kit {
         }
         // A symlink: the hook still embeds the real path (current_exe).
         std::os::unix::fs::symlink(real_escsh(), bin_dir.join("escsh")).unwrap();
-        let spawn_log = root.join("spawns.log");
-        fs::write(&spawn_log, "").unwrap();
-        let wrapper = root.join("counting-escsh");
-        let text = format!(
-            "#!/bin/sh\nprintf 'spawn %s\\n' \"$*\" >> {}\nexec {} \"$@\"\n",
-            sh_quote(spawn_log.to_str().unwrap()),
-            sh_quote(real_escsh().to_str().unwrap()),
-        );
-        fs::write(&wrapper, text).unwrap();
-        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
         Kit {
             tmp,
             root,
@@ -199,8 +190,6 @@ impl Kit {
             escsh_home,
             work,
             bin_dir,
-            wrapper,
-            spawn_log,
         }
     }
 
@@ -277,8 +266,6 @@ impl Kit {
             .env("TERM", "dumb")
             .env("LC_ALL", "C.UTF-8")
             .env("WORK", &self.work)
-            .env("SPAWN_WRAPPER", &self.wrapper)
-            .env("SPAWN_LOG", &self.spawn_log)
             .current_dir(&self.work);
     }
 
@@ -290,26 +277,81 @@ impl Kit {
 
     /// The same with extra environment variables for the shell.
     pub fn run_with(&self, sh: Sh, script: &str, env: &[(&str, &str)]) -> Option<Session> {
+        self.run_inner(sh, script, env, None)
+    }
+
+    /// Runs the session under `strace -f` (following every process the
+    /// shell, the hook and escsh start, detached ones included); the trace
+    /// is in [`Session::trace`]. `None` when the shell or strace is missing.
+    pub fn run_traced(&self, sh: Sh, script: &str, env: &[(&str, &str)]) -> Option<Session> {
+        if !tools::require_with("strace", &["-V"], "apt-get install strace") {
+            return None;
+        }
+        let log = self.root.join("strace.log");
+        let session = self.run_inner(sh, script, env, Some(&log));
+        session.map(|mut s| {
+            s.trace = trace::Trace::parse(&fs::read_to_string(&log).unwrap_or_default());
+            s
+        })
+    }
+
+    fn run_inner(
+        &self,
+        sh: Sh,
+        script: &str,
+        env: &[(&str, &str)],
+        trace_to: Option<&Path>,
+    ) -> Option<Session> {
         if !available(sh) {
             return None;
         }
+        // Processes and execs, plus the shell's own opens (the marks).
+        let strace: Vec<String> = trace_to
+            .map(|log| {
+                [
+                    "strace",
+                    "-f",
+                    "-qq",
+                    "-s",
+                    "512",
+                    "-e",
+                    "signal=none",
+                    "-e",
+                    "trace=execve,execveat,fork,vfork,clone,clone3,open,openat",
+                    "-o",
+                    log.to_str().unwrap(),
+                ]
+                .map(String::from)
+                .to_vec()
+            })
+            .unwrap_or_default();
+        let strace_words = strace
+            .iter()
+            .map(|w| sh_quote(w))
+            .collect::<Vec<_>>()
+            .join(" ");
         let script = format!("{script}\nexit\n");
         let out_file = self.root.join("fish.out");
         let err_file = self.root.join("fish.err");
         let mut cmd = match sh {
-            Sh::Bash => {
-                let mut c = Command::new("bash");
-                c.args(["--norc", "--noprofile", "-i"]);
-                c
-            }
-            Sh::Zsh => {
-                let mut c = Command::new("zsh");
-                c.args(["-f", "-i"]);
+            Sh::Bash | Sh::Zsh => {
+                let args: &[&str] = if sh == Sh::Bash {
+                    &["bash", "--norc", "--noprofile", "-i"]
+                } else {
+                    &["zsh", "-f", "-i"]
+                };
+                let words: Vec<&str> = strace
+                    .iter()
+                    .map(String::as_str)
+                    .chain(args.iter().copied())
+                    .collect();
+                let mut c = Command::new(words[0]);
+                c.args(&words[1..]);
                 c
             }
             Sh::Fish => {
                 let inner = format!(
-                    "exec fish --no-config -i >{} 2>{}",
+                    "exec {strace_words} fish --no-config -i >{} 2>{}",
                     sh_quote(out_file.to_str().unwrap()),
                     sh_quote(err_file.to_str().unwrap())
                 );
@@ -367,7 +409,7 @@ impl Kit {
             stdout,
             stderr,
             pty: String::from_utf8_lossy(&out.stdout).into_owned(),
-            spawn_log: fs::read_to_string(&self.spawn_log).unwrap_or_default(),
+            trace: trace::Trace::default(),
         };
         if std::env::var_os("SHELLKIT_DUMP").is_some() {
             eprintln!("{}", session.dump());
@@ -420,9 +462,8 @@ pub struct Session {
     pub stderr: String,
     /// fish: the terminal transcript, for failure messages.
     pub pty: String,
-    /// The spawn log (one `spawn ARGS` line per start of the wrapper, plus
-    /// whatever the script wrote to `$SPAWN_LOG`).
-    pub spawn_log: String,
+    /// What `strace` saw, for sessions run by [`Kit::run_traced`].
+    pub trace: trace::Trace,
 }
 
 impl Session {
@@ -450,32 +491,12 @@ impl Session {
         self.stderr.lines().filter(|l| l.contains(needle)).count()
     }
 
-    /// Lines of the spawn log between the lines `from` and `to` that are
-    /// spawns of escsh.
-    pub fn spawns_between(&self, from: &str, to: &str) -> Vec<String> {
-        let lines: Vec<&str> = self.spawn_log.lines().collect();
-        let a = lines
-            .iter()
-            .position(|l| *l == from)
-            .unwrap_or_else(|| panic!("no {from} in the spawn log\n{}", self.dump()));
-        let b = lines
-            .iter()
-            .position(|l| *l == to)
-            .unwrap_or_else(|| panic!("no {to} in the spawn log\n{}", self.dump()));
-        lines[a + 1..b]
-            .iter()
-            .filter(|l| l.starts_with("spawn"))
-            .map(|l| l.to_string())
-            .collect()
-    }
-
     pub fn dump(&self) -> String {
         format!(
-            "--- {} stdout:\n{}\n--- stderr:\n{}\n--- spawn log:\n{}",
+            "--- {} stdout:\n{}\n--- stderr:\n{}",
             self.sh.name(),
             self.stdout,
             self.stderr,
-            self.spawn_log
         )
     }
 }
@@ -507,6 +528,18 @@ macro_rules! shared_scenarios {
         #[test]
         fn edit_blocks_until_allowed_again() {
             shellkit::scenarios::edit_blocks_until_allowed_again($sh);
+        }
+        #[test]
+        fn echo_modes_show_no_secret() {
+            shellkit::guards::echo_modes_show_no_secret($sh);
+        }
+        #[test]
+        fn file_target_is_trusted_by_content() {
+            shellkit::guards::file_target_is_trusted_by_content($sh);
+        }
+        #[test]
+        fn status_json_describes_the_shell() {
+            shellkit::guards::status_json_describes_the_shell($sh);
         }
         #[test]
         fn enter_and_leave_restore() {
