@@ -14,7 +14,7 @@ __escsh_export() {
     if [[ $- == *x* ]]; then __escsh_x=1; set +x; fi
     if [[ $- == *v* ]]; then __escsh_v=1; set +v; fi
     local __escsh_out
-    __escsh_out="$(__ESCSH_PREV="${__escsh_prev-}" "$__escsh_bin" export bash)"
+    __escsh_out="$(__ESCSH_PREV="${__escsh_prev-}" __ESCSH_STAMP="${__escsh_stamp-}" "$__escsh_bin" export bash)"
     # A ^C must not leave half the statements applied; the user's INT trap
     # is put back afterwards.
     local __escsh_int

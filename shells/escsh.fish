@@ -29,6 +29,7 @@ function __escsh_export
     # echo evaluated text, and a script cannot turn those off.)
     set -l fish_trace
     set -lx __ESCSH_PREV $__escsh_prev
+    set -lx __ESCSH_STAMP $__escsh_stamp
     $__escsh_bin export fish | source
 end
 

@@ -15,7 +15,7 @@ __escsh_export() {
     setopt localoptions localtraps noxtrace noverbose
     trap '' INT
     local __escsh_out
-    __escsh_out="$(__ESCSH_PREV="${__escsh_prev-}" "$__escsh_bin" export zsh)"
+    __escsh_out="$(__ESCSH_PREV="${__escsh_prev-}" __ESCSH_STAMP="${__escsh_stamp-}" "$__escsh_bin" export zsh)"
     eval "$__escsh_out"
 }
 
