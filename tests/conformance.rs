@@ -18,8 +18,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 use std::{env, fs, thread};
 
+use escsh::lang::Registry;
 use escsh::lang::{self, Diagnostic, LoadError, Loader, Severity, Value};
-use escsh::providers::Registry;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 

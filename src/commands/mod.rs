@@ -15,7 +15,6 @@ use anyhow::{Context as _, Result};
 use crate::access::{self, Accessor};
 use crate::lang::{self, interp, Diagnostic, Evaluated, Value};
 use crate::paths::Paths;
-use crate::providers::Registry;
 use crate::reference::{self, EnvRef};
 use crate::store::{LocalStore, Store, StoreLoader};
 
@@ -66,7 +65,7 @@ impl App {
         source: &[u8],
         loader: &dyn lang::Loader,
     ) -> Evaluated {
-        let providers = Registry::builtin();
+        let providers = crate::providers::builtin();
         let options = lang::Options {
             providers: &providers,
             decrypter: None,

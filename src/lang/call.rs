@@ -11,9 +11,9 @@ use serde_json::Value as Json;
 use super::ast::{self, ExprId, ExprKind};
 use super::eval::{Env, Evaluator};
 use super::interp::{self, Accessor};
+use super::provider::{Context, Opened, ProviderError};
 use super::schema;
 use super::val::{VKind, Val};
-use crate::providers::{Context, Opened, ProviderError};
 
 impl Evaluator<'_> {
     pub(super) fn validate(&mut self, env: &mut Env, schema_id: ExprId, value_id: ExprId) -> Val {

@@ -11,6 +11,7 @@ mod call;
 pub mod diag;
 mod eval;
 pub mod interp;
+mod provider;
 pub mod schema;
 pub mod syntax;
 pub mod text;
@@ -20,7 +21,7 @@ pub mod value;
 pub use diag::{Diagnostic, Severity};
 pub use value::{Kind, Number, Value};
 
-use crate::providers::Registry;
+pub use provider::{BoxFuture, Context, Opened, Provider, ProviderError, Registry, Rotator};
 
 /// Finds the definition of an environment named as an import or an
 /// `${environments.project.env}` reference names it (`env` or `project/env`).

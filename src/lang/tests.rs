@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::providers::{BoxFuture, Context, Opened, Provider, ProviderError, Registry};
+use super::{BoxFuture, Context, Opened, Provider, ProviderError, Registry};
 
 struct Memory(HashMap<&'static str, &'static str>);
 
