@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use super::ast::{Document, ExprId, ExprKind};
+use super::ast::{Document, ExprId, ExprKind, TextStart};
 use super::diag::{Diagnostic, Severity};
 use super::interp::{Access, Accessor, Step};
 use super::syntax::Pos;
@@ -98,6 +98,7 @@ impl<'a> Evaluator<'a> {
                 values: None,
                 exprs: Vec::new(),
                 diags: Vec::new(),
+                blank: true,
             }),
             Err(e) => {
                 self.error(name, e.pos, "", e.message);
@@ -112,8 +113,9 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Evaluates the root environment: `None` for an empty document.
-    pub fn eval_root(&mut self, doc: &Document) -> Option<Val> {
+    /// Evaluates the root environment: an object, `{}` when it defines no
+    /// values.
+    pub fn eval_root(&mut self, doc: &Document) -> Val {
         let name = self.root_name.clone();
         self.envs.insert(name.clone(), Slot::InProgress);
         let value = self.eval_env(&name, doc);
@@ -122,10 +124,7 @@ impl<'a> Evaluator<'a> {
         value
     }
 
-    fn eval_env(&mut self, name: &str, doc: &Document) -> Option<Val> {
-        if doc.values.is_none() && doc.imports.is_empty() {
-            return None;
-        }
+    fn eval_env(&mut self, name: &str, doc: &Document) -> Val {
         let mut base: Option<Val> = None;
         let mut imports = BTreeMap::new();
         for import in &doc.imports {
@@ -156,7 +155,7 @@ impl<'a> Evaluator<'a> {
             memo: doc.exprs.iter().map(|_| Memo::Todo).collect(),
             context: Rc::new(self.context_for(name)),
         };
-        Some(match doc.values {
+        match doc.values {
             Some(root) => {
                 let base = env.base.clone();
                 self.eval(&mut env, root, base.as_deref())
@@ -166,7 +165,7 @@ impl<'a> Evaluator<'a> {
                 .as_deref()
                 .cloned()
                 .unwrap_or_else(|| Val::new(VKind::Object(BTreeMap::new()))),
-        })
+        }
     }
 
     fn context_for(&self, name: &str) -> Val {
@@ -224,8 +223,7 @@ impl<'a> Evaluator<'a> {
                 if doc.diags.iter().any(|d| d.severity == Severity::Error) {
                     None
                 } else {
-                    self.eval_env(name, &doc)
-                        .or_else(|| Some(Val::new(VKind::Object(BTreeMap::new()))))
+                    Some(self.eval_env(name, &doc))
                 }
             }
             None => None,
@@ -346,7 +344,7 @@ impl<'a> Evaluator<'a> {
             }
             ExprKind::Object(props) => self.eval_object(env, props, None),
             ExprKind::Symbol(access, start) => {
-                let mut v = self.resolve(env, id, access, start.0);
+                let mut v = self.resolve(env, id, access, *start);
                 v.fin = false;
                 v.inherited = false;
                 v
@@ -357,7 +355,7 @@ impl<'a> Evaluator<'a> {
                 for part in parts {
                     out.push_str(&part.text);
                     if let Some(access) = &part.access {
-                        let v = self.resolve(env, id, access, start.0);
+                        let v = self.resolve(env, id, access, *start);
                         secret |= v.contains_secret();
                         unknown |= v.contains_unknown();
                         out.push_str(&v.to_value(true).to_text());
@@ -375,10 +373,14 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn resolve(&mut self, env: &mut Env, id: ExprId, access: &Access, start: Pos) -> Val {
-        let at = |step: &Step| Pos {
-            line: start.line,
-            column: start.column + step.offset,
+    fn resolve(&mut self, env: &mut Env, id: ExprId, access: &Access, start: TextStart) -> Val {
+        let whole = env.doc.exprs[id].pos;
+        let at = |step: &Step| match start.exact {
+            true => Pos {
+                line: start.pos.line,
+                column: start.pos.column + step.offset,
+            },
+            false => whole,
         };
         let Some((first, rest)) = access.steps.split_first() else {
             return Val::unknown();
@@ -402,7 +404,8 @@ impl<'a> Evaluator<'a> {
                 let target = format!("{project}/{name}");
                 let path = env.doc.exprs[id].path.clone();
                 let file = env.name.clone();
-                loaded = match self.load_env(&target, &file, at(first), &path) {
+                // As in ESC, a failed load points at the reference as a whole.
+                loaded = match self.load_env(&target, &file, whole, &path) {
                     Some(v) => v,
                     None => return Val::unknown(),
                 };

@@ -11,6 +11,7 @@ mod call;
 pub mod diag;
 mod eval;
 pub mod interp;
+mod metaschema;
 mod provider;
 pub mod schema;
 pub mod syntax;
@@ -56,8 +57,10 @@ pub struct Options<'a> {
 /// The result of evaluating one environment.
 #[derive(Debug)]
 pub struct Evaluated {
-    /// The top-level object, or `None` when nothing was evaluated (an empty
-    /// definition or one whose YAML could not be parsed).
+    /// The top-level object (`{}` for a definition without values), or
+    /// `None` when there was nothing to evaluate: no YAML document at all
+    /// (as ESC, whose conformance case `empty` expects null) or one that
+    /// could not be parsed.
     pub value: Option<Value>,
     /// Load and evaluation diagnostics, sorted by file, line and column.
     pub diagnostics: Vec<Diagnostic>,
@@ -77,9 +80,10 @@ impl Evaluated {
 pub fn evaluate(name: &str, source: &[u8], loader: &dyn Loader, options: &Options) -> Evaluated {
     let mut evaluator = eval::Evaluator::new(name, loader, options);
     let value = match evaluator.parse(name, source) {
+        Some(doc) if doc.blank => None,
         Some(doc) => {
             evaluator.report_load_diags(name, &doc);
-            evaluator.eval_root(&doc).map(|v| v.to_value(false))
+            Some(evaluator.eval_root(&doc).to_value(false))
         }
         None => None,
     };

@@ -16,7 +16,7 @@ pub const MAX_DEPTH: usize = 256;
 /// Larger definitions are refused before parsing.
 pub const MAX_SIZE: usize = 16 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pos {
     /// 1-based; 0 when unknown.
     pub line: usize,
@@ -175,8 +175,16 @@ fn build(text: &str) -> Result<Option<Node>, SyntaxError> {
                 break;
             }
             Some(Open::Array(items, _)) => items.push(node),
-            Some(Open::Object(entries, key, _)) => match key.take() {
-                None => *key = Some(node),
+            Some(Open::Object(entries, key, at)) => match key.take() {
+                None => {
+                    // The parser marks a block mapping after its first key;
+                    // ESC (yaml.v3) places it at that key, a flow mapping at
+                    // its `{`, which comes first anyway.
+                    if entries.is_empty() {
+                        *at = (*at).min(node.pos);
+                    }
+                    *key = Some(node)
+                }
                 Some(k) => entries.push((k, node)),
             },
         }

@@ -114,11 +114,8 @@ fn oversized_and_non_utf8_definitions_are_refused_with_a_position() {
 }
 
 #[test]
-fn missing_imports_and_unknown_builtins_are_diagnosed_where_written() {
-    let e = eval_with(
-        "imports:\n  - nope\nvalues:\n  a: {fn::frobnicate: 1}\n",
-        &[],
-    );
+fn missing_imports_are_diagnosed_where_written() {
+    let e = eval_with("imports:\n  - nope\nvalues:\n  a: 1\n", &[]);
     let d = e
         .diagnostics
         .iter()
@@ -128,8 +125,177 @@ fn missing_imports_and_unknown_builtins_are_diagnosed_where_written() {
         (d.file.as_deref(), d.line, d.column),
         (Some("app/dev"), 2, 5)
     );
-    assert!(summaries(&e).contains(&"'fn::' is a reserved prefix".to_string()));
-    assert_eq!(e.value.unwrap().get("a").map(|v| v.unknown), Some(true));
+}
+
+fn find<'e>(e: &'e Evaluated, summary: &str) -> &'e Diagnostic {
+    e.diagnostics
+        .iter()
+        .find(|d| d.summary == summary)
+        .unwrap_or_else(|| panic!("no diagnostic {summary:?} in {:?}", e.diagnostics))
+}
+
+fn at(d: &Diagnostic) -> (usize, usize, &str) {
+    (d.line, d.column, d.path.as_str())
+}
+
+/// Issue 7, item 25.
+#[test]
+fn an_unknown_function_is_an_error_and_stays_the_object_written() {
+    let e = eval_with(
+        "values:\n  a:\n    fn::frobnicate:\n      x: 1\n  b: ${a[\"fn::frobnicate\"].x}\n  c: ${a.nope}\n  d: {Fn::Join: [1]}\n",
+        &[],
+    );
+    let d = find(&e, "'fn::' is a reserved prefix");
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(at(d), (3, 5, "values.a"));
+    let v = e.value.as_ref().unwrap();
+    let a = v.get("a").unwrap();
+    assert!(!a.unknown);
+    assert_eq!(
+        a.to_json(false),
+        serde_json::json!({"fn::frobnicate": {"x": 1}})
+    );
+    assert_eq!(v.get("b").unwrap().to_json(false), serde_json::json!(1));
+    // An access into it is checked like any object's.
+    assert_eq!(at(find(&e, "unknown property \"nope\"")).2, "values.c");
+    // The prefix is reserved whatever its case; the names are not.
+    assert_eq!(
+        e.diagnostics
+            .iter()
+            .filter(|d| d.summary == "'fn::' is a reserved prefix")
+            .count(),
+        2
+    );
+    assert_eq!(
+        v.get("d").unwrap().to_json(false),
+        serde_json::json!({"Fn::Join": [1]})
+    );
+}
+
+/// Issue 7, item 26.
+#[test]
+fn validate_checks_its_schema_and_passes_the_value_through() {
+    let e = eval_with(
+        "values:\n  bad-type:\n    fn::validate:\n      schema: {type: integer}\n      value: 1\n  not-a-schema:\n    fn::validate:\n      schema: 42\n      value: x\n  bad-ref:\n    fn::validate:\n      schema: {$ref: \"#/definitions/x\"}\n      value: x\n  bad-count:\n    fn::validate:\n      schema: {minLength: -1}\n      value: x\n  no-schema:\n    fn::validate:\n      value: kept\n  good:\n    fn::validate:\n      schema: {type: string, minLength: 3}\n      value: ab\n",
+        &[],
+    );
+    let s = summaries(&e);
+    let has = |text: &str| s.iter().any(|x| x.contains(text));
+    // The schema's own problems, where they are written.
+    let d = e
+        .diagnostics
+        .iter()
+        .find(|d| {
+            d.summary.starts_with("type: expected one of")
+                || d.summary.starts_with("expected one of")
+        })
+        .unwrap_or_else(|| panic!("{s:?}"));
+    assert_eq!(d.line, 4, "{d}");
+    assert!(has("at least one subschema must match"), "{s:?}");
+    assert!(
+        has("invalid schema: only fragment references of the form #/$defs/ref are supported"),
+        "{s:?}"
+    );
+    assert!(
+        has("invalid schema: strconv.ParseUint: parsing \"-1\": invalid syntax"),
+        "{s:?}"
+    );
+    assert_eq!(
+        at(find(&e, "missing required property 'schema'")).2,
+        "values[\"no-schema\"][\"fn::validate\"]"
+    );
+    // A good schema is applied to the value, at the value.
+    let d = find(&e, "expected a string of at least length 3");
+    assert_eq!(d.line, 24);
+    // The value passes through in every case.
+    let v = e.value.unwrap();
+    for (k, want) in [
+        ("bad-type", serde_json::json!(1)),
+        ("not-a-schema", serde_json::json!("x")),
+        ("bad-ref", serde_json::json!("x")),
+        ("no-schema", serde_json::json!("kept")),
+        ("good", serde_json::json!("ab")),
+    ] {
+        assert_eq!(v.get(k).unwrap().to_json(false), want, "{k}");
+    }
+    // A schema of the right shape checks nothing more than it says.
+    let e = eval_with(
+        "values:\n  v:\n    fn::validate:\n      schema: {type: object, properties: {a: {type: number}}, unknownKeyword: 1}\n      value: {a: 1, b: 2}\n",
+        &[],
+    );
+    assert!(!e.has_errors(), "{:?}", e.diagnostics);
+}
+
+/// Issue 7, item 27 (first half).
+#[test]
+fn a_definition_without_values_is_an_empty_object() {
+    for source in [
+        "values:\n",
+        "description: nothing yet\n",
+        "imports: []\n",
+        "values: {}\n",
+    ] {
+        let e = eval_with(source, &[]);
+        assert!(!e.has_errors(), "{source:?}: {:?}", e.diagnostics);
+        assert_eq!(e.value, Some(Value::object([])), "{source:?}");
+    }
+    // Only the absence of any document stays null, as ESC's `empty` case.
+    assert_eq!(eval_with("", &[]).value, None);
+    assert_eq!(eval_with("# just a comment\n", &[]).value, None);
+}
+
+/// Issue 7, item 27 (second half).
+#[test]
+fn an_unknown_rotators_inputs_are_evaluated_like_an_unknown_providers() {
+    let e = eval_with(
+        "values:\n  p:\n    fn::open::nope:\n      x: ${missing.one}\n  r:\n    fn::rotate::nope:\n      inputs:\n        x: ${missing.two}\n      state:\n        y: ${missing.three}\n",
+        &[],
+    );
+    let s = summaries(&e);
+    assert!(
+        s.contains(&"unknown provider \"nope\"".to_string()),
+        "{s:?}"
+    );
+    assert!(s.contains(&"unknown rotator \"nope\"".to_string()), "{s:?}");
+    assert_eq!(
+        s.iter()
+            .filter(|x| x.starts_with("unknown property \"missing\""))
+            .count(),
+        3,
+        "{s:?}"
+    );
+}
+
+/// Issue 7, item 28: a builtin's diagnostics point at its `fn::` key, the
+/// way ESC points at the mapping that holds the call.
+#[test]
+fn builtin_diagnostics_point_at_the_fn_key() {
+    let e = eval_with(
+        "values:\n  secret:\n    fn::secret:\n      ciphertext: bm9wZQ==\n  open:\n    fn::open::nope: {}\n  rotate:\n    fn::rotate::nope:\n      inputs: {}\n  bad:\n    fn::open:\n      inputs: {}\n  json:\n    fn::fromJSON: \"{\"\n",
+        &[],
+    );
+    assert_eq!(
+        at(find(&e, "invalid ciphertext: EOF")),
+        (3, 5, "values.secret")
+    );
+    assert_eq!(
+        at(find(&e, "unknown provider \"nope\"")),
+        (6, 5, "values.open")
+    );
+    assert_eq!(
+        at(find(&e, "unknown rotator \"nope\"")),
+        (8, 5, "values.rotate")
+    );
+    assert_eq!(
+        at(find(&e, "missing provider name ('provider')")),
+        (12, 7, "values.bad[\"fn::open\"]")
+    );
+    let json = e
+        .diagnostics
+        .iter()
+        .find(|d| d.summary.starts_with("decoding JSON string"))
+        .unwrap();
+    assert_eq!(at(json), (14, 19, "values.json[\"fn::fromJSON\"]"));
 }
 
 #[test]
