@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use super::ast::{Document, ExprId, ExprKind, TextStart};
+use super::budget::{self, Budget, Limit};
 use super::diag::{Diagnostic, Severity};
 use super::interp::{Access, Accessor, Step};
 use super::syntax::Pos;
@@ -28,6 +29,7 @@ pub(super) struct Evaluator<'a> {
     pub diags: Vec<Diagnostic>,
     pub runtime: Option<tokio::runtime::Runtime>,
     pub expires_at: Option<i64>,
+    budget: Budget,
 }
 
 enum Memo {
@@ -69,7 +71,45 @@ impl<'a> Evaluator<'a> {
             diags: Vec::new(),
             runtime: None,
             expires_at: None,
+            budget: Budget::starting_here(),
         }
+    }
+
+    /// Stops the evaluation at `limit`: reported once, here; everything not
+    /// computed yet becomes unknown.
+    fn stop(&mut self, limit: Limit, file: &str, pos: Pos, path: &str) {
+        if self.budget.stopped.is_none() {
+            self.budget.stopped = Some(limit);
+            self.error(file, pos, path, limit.message());
+        }
+    }
+
+    fn stop_at(&mut self, limit: Limit, env: &Env, id: ExprId) {
+        let expr = &env.doc.exprs[id];
+        let (pos, path) = (expr.pos, expr.path.clone());
+        self.stop(limit, &env.name, pos, &path);
+    }
+
+    /// Charges a value made or copied at `file`/`pos`; `false` (after
+    /// stopping) when it does not fit the budget.
+    fn afford_at(&mut self, weight: u64, file: &str, pos: Pos, path: &str) -> bool {
+        if self.budget.stopped.is_some() {
+            return false;
+        }
+        match self.budget.charge(weight) {
+            Ok(()) => true,
+            Err(limit) => {
+                self.stop(limit, file, pos, path);
+                false
+            }
+        }
+    }
+
+    /// [`Self::afford_at`] for a value made by expression `id`.
+    pub(super) fn afford(&mut self, env: &Env, id: ExprId, weight: u64) -> bool {
+        let expr = &env.doc.exprs[id];
+        let (pos, path) = (expr.pos, expr.path.clone());
+        self.afford_at(weight, &env.name, pos, &path)
     }
 
     pub fn error(&mut self, file: &str, pos: Pos, path: &str, summary: impl Into<String>) {
@@ -131,6 +171,10 @@ impl<'a> Evaluator<'a> {
             let Some(value) = self.load_env(&import.name, name, import.pos, &import.path) else {
                 continue;
             };
+            // Held twice: under `imports` and merged into the base.
+            if !self.afford_at(2 * value.weight, name, import.pos, &import.path) {
+                break;
+            }
             imports.insert(import.name.clone(), (*value).clone());
             if !import.merge {
                 continue;
@@ -208,6 +252,18 @@ impl<'a> Evaluator<'a> {
             }
             None => {}
         }
+        if self.budget.stopped.is_some() {
+            return None;
+        }
+        self.budget.environments += 1;
+        if self.budget.environments > budget::MAX_ENVIRONMENTS {
+            self.stop(Limit::Environments, file, pos, path);
+            return None;
+        }
+        if self.budget.import_depth >= budget::MAX_IMPORT_DEPTH {
+            self.stop(Limit::ImportDepth, file, pos, path);
+            return None;
+        }
         let source = match self.loader.load(name) {
             Ok(source) => source,
             Err(e) => {
@@ -223,7 +279,10 @@ impl<'a> Evaluator<'a> {
                 if doc.diags.iter().any(|d| d.severity == Severity::Error) {
                     None
                 } else {
-                    Some(self.eval_env(name, &doc))
+                    self.budget.import_depth += 1;
+                    let value = self.eval_env(name, &doc);
+                    self.budget.import_depth -= 1;
+                    Some(value)
                 }
             }
             None => None,
@@ -254,6 +313,9 @@ impl<'a> Evaluator<'a> {
     /// Evaluates expression `id`, layered over `base` (the value the same
     /// path has in the imports).
     pub fn eval(&mut self, env: &mut Env, id: ExprId, base: Option<&Val>) -> Val {
+        if self.budget.stopped.is_some() {
+            return Val::unknown();
+        }
         match &env.memo[id] {
             Memo::Done(v) => return v.clone(),
             Memo::Moved => return Val::unknown(),
@@ -271,6 +333,15 @@ impl<'a> Evaluator<'a> {
             }
             Memo::Todo => {}
         }
+        if self.budget.eval_depth >= budget::MAX_EVAL_DEPTH {
+            self.stop_at(Limit::EvalDepth, env, id);
+            return Val::unknown();
+        }
+        if self.budget.stack_exhausted() {
+            self.stop_at(Limit::Stack, env, id);
+            return Val::unknown();
+        }
+        self.budget.eval_depth += 1;
         env.memo[id] = Memo::Busy;
         let expr = &env.doc.exprs[id];
         let value = if let Some(b) = base.filter(|b| b.fin) {
@@ -295,11 +366,25 @@ impl<'a> Evaluator<'a> {
                 }
             }
         };
+        self.budget.eval_depth -= 1;
+        let value = self.within_limits(env, id, value);
         env.memo[id] = if Some(id) == env.doc.values {
             Memo::Moved
-        } else {
+        } else if self.afford(env, id, value.weight) {
             Memo::Done(value.clone())
+        } else {
+            Memo::Done(Val::unknown())
         };
+        value
+    }
+
+    /// `value`, or unknown (after stopping) when it nests too deeply: every
+    /// later walk over it recurses.
+    fn within_limits(&mut self, env: &Env, id: ExprId, value: Val) -> Val {
+        if value.depth > budget::MAX_VALUE_DEPTH {
+            self.stop_at(Limit::ValueDepth, env, id);
+            return Val::unknown();
+        }
         value
     }
 
@@ -358,7 +443,11 @@ impl<'a> Evaluator<'a> {
                         let v = self.resolve(env, id, access, *start);
                         secret |= v.contains_secret();
                         unknown |= v.contains_unknown();
-                        out.push_str(&v.to_value(true).to_text());
+                        let text = v.to_value(true).to_text();
+                        if !self.afford(env, id, text.len() as u64) {
+                            return Val::unknown();
+                        }
+                        out.push_str(&text);
                     }
                 }
                 let v = if unknown {
@@ -368,7 +457,14 @@ impl<'a> Evaluator<'a> {
                 };
                 v.with_secret(secret)
             }
-            ExprKind::Builtin(b) => self.eval_builtin(env, id, b),
+            ExprKind::Builtin(b) => {
+                let v = self.eval_builtin(env, id, b);
+                // What a builtin returns is new: charge it as a whole.
+                match self.afford(env, id, v.weight) {
+                    true => v,
+                    false => Val::unknown(),
+                }
+            }
             ExprKind::Invalid => Val::unknown(),
         }
     }
@@ -425,10 +521,15 @@ impl<'a> Evaluator<'a> {
                 None => return Val::unknown(),
             };
         }
-        match cursor {
+        let value = match cursor {
             Cursor::Expr(target, base) => self.eval(env, target, base),
             Cursor::Ref(v) => v.clone(),
             Cursor::Own(v) => v,
+        };
+        // A reference copies what it names.
+        match self.afford(env, id, value.weight) {
+            true => value,
+            false => Val::unknown(),
         }
     }
 

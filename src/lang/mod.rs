@@ -6,6 +6,7 @@
 //! then is an async runtime built.
 
 mod ast;
+pub mod budget;
 mod builtins;
 mod call;
 pub mod diag;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::budget;
 use super::*;
 use super::{BoxFuture, Context, Opened, Provider, ProviderError, Registry};
 
@@ -336,4 +337,191 @@ fn keys_with_multibyte_characters_near_the_fn_prefix() {
         .diagnostics
         .iter()
         .any(|d| d.summary == "'fn::' is a reserved prefix"));
+}
+
+/// Serves generated definitions.
+struct Generated(HashMap<String, String>);
+
+impl Loader for Generated {
+    fn load(&self, name: &str) -> Result<Vec<u8>, LoadError> {
+        self.0
+            .get(name)
+            .map(|s| s.as_bytes().to_vec())
+            .ok_or_else(|| LoadError::NotFound {
+                name: name.to_string(),
+                hint: None,
+            })
+    }
+}
+
+fn eval_generated(source: &str, others: HashMap<String, String>) -> Evaluated {
+    let registry = Registry::new();
+    let options = Options {
+        providers: &registry,
+        decrypter: None,
+        context: Value::object([]),
+    };
+    evaluate("app/dev", source.as_bytes(), &Generated(others), &options)
+}
+
+/// The one diagnostic a budget stop reports, which must name the limit and
+/// say where.
+fn stopped_by(e: &Evaluated, limit: budget::Limit) -> &Diagnostic {
+    let stops: Vec<&Diagnostic> = e
+        .diagnostics
+        .iter()
+        .filter(|d| d.summary.starts_with("evaluation stopped"))
+        .collect();
+    assert_eq!(stops.len(), 1, "{:?}", summaries(e));
+    let d = stops[0];
+    assert_eq!(d.summary, limit.message());
+    assert_eq!(d.severity, Severity::Error);
+    assert!(d.file.is_some() && d.line > 0 && d.column > 0, "{d}");
+    d
+}
+
+/// Forty lines, each twice the one before, in one of the shapes of issue 7
+/// item 15.
+fn doubling(line: impl Fn(usize) -> String) -> String {
+    let mut doc = String::from("values:\n  s00: abcdefghijklmnop\n");
+    for i in 1..=40 {
+        doc.push_str(&format!("  s{i:02}: {}\n", line(i - 1)));
+    }
+    doc
+}
+
+#[test]
+fn doubling_strings_stop_at_the_size_limit() {
+    let shapes = [
+        doubling(|p| format!("${{s{p:02}}}${{s{p:02}}}")),
+        doubling(|p| format!("{{fn::join: [\"\", [\"${{s{p:02}}}\", \"${{s{p:02}}}\"]]}}")),
+        doubling(|p| format!("{{fn::toJSON: [\"${{s{p:02}}}\", \"${{s{p:02}}}\"]}}")),
+        doubling(|p| format!("[\"${{s{p:02}}}\", \"${{s{p:02}}}\"]")),
+        doubling(|p| format!("{{fn::toString: [\"${{s{p:02}}}\", \"${{s{p:02}}}\"]}}")),
+    ];
+    for doc in shapes {
+        let e = eval_generated(&doc, HashMap::new());
+        let d = stopped_by(&e, budget::Limit::Weight);
+        assert!(d.path.starts_with("values.s"), "{d}");
+        // Lines before the stop keep their values.
+        let v = e.value.unwrap();
+        assert!(!v.get("s01").unwrap().unknown, "{doc}");
+    }
+}
+
+#[test]
+fn a_long_reference_chain_stops_at_the_depth_limit_without_overflowing() {
+    // Sorted key order evaluates r00000 first, which needs r00001, ...
+    let mut doc = String::from("values:\n");
+    for i in 0..10_000 {
+        doc.push_str(&format!("  r{i:05}: ${{r{:05}}}\n", i + 1));
+    }
+    doc.push_str("  r10000: end\n");
+    let e = eval_generated(&doc, HashMap::new());
+    let d = stopped_by_depth(&e);
+    assert!(d.path.starts_with("values.r"), "{d}");
+}
+
+/// The depth stop: by count, or by stack first where frames are large
+/// (unoptimized builds).
+fn stopped_by_depth(e: &Evaluated) -> &Diagnostic {
+    let stops: Vec<&Diagnostic> = e
+        .diagnostics
+        .iter()
+        .filter(|d| d.summary.starts_with("evaluation stopped"))
+        .collect();
+    assert_eq!(
+        stops.len(),
+        1,
+        "{:?}",
+        &summaries(e)[..3.min(e.diagnostics.len())]
+    );
+    let d = stops[0];
+    assert!(
+        [budget::Limit::EvalDepth, budget::Limit::Stack]
+            .iter()
+            .any(|l| d.summary == l.message()),
+        "{d}"
+    );
+    assert!(d.file.is_some() && d.line > 0 && d.column > 0, "{d}");
+    d
+}
+
+#[test]
+fn a_value_nested_through_references_stops_at_the_value_depth_limit() {
+    // Each entry is evaluated before the next, so evaluation stays shallow
+    // while the value nests one level per line.
+    let mut doc = String::from("values:\n  k00000: leaf\n");
+    for i in 1..=5_000 {
+        doc.push_str(&format!("  k{i:05}: {{x: \"${{k{:05}}}\"}}\n", i - 1));
+    }
+    let e = eval_generated(&doc, HashMap::new());
+    stopped_by(&e, budget::Limit::ValueDepth);
+}
+
+#[test]
+fn a_deep_import_chain_stops_at_the_import_depth_limit() {
+    let others: HashMap<String, String> = (0..5_000)
+        .map(|i| {
+            (
+                format!("e{i}"),
+                format!("imports: [e{}]\nvalues:\n  v{i}: {i}\n", i + 1),
+            )
+        })
+        .collect();
+    let e = eval_generated("imports: [e0]\nvalues:\n  root: 1\n", others);
+    let d = stopped_by(&e, budget::Limit::ImportDepth);
+    assert_eq!(d.path, "imports[0]");
+}
+
+#[test]
+fn too_many_environments_stop_at_the_count_limit() {
+    let n = budget::MAX_ENVIRONMENTS + 1;
+    let others: HashMap<String, String> = (0..n)
+        .map(|i| (format!("e{i}"), format!("values:\n  v{i}: {i}\n")))
+        .collect();
+    let imports: String = (0..n).map(|i| format!("  - e{i}\n")).collect();
+    let e = eval_generated(&format!("imports:\n{imports}values:\n  a: 1\n"), others);
+    let d = stopped_by(&e, budget::Limit::Environments);
+    assert!(d.path.starts_with("imports["), "{d}");
+}
+
+#[test]
+fn large_ordinary_definitions_stay_within_the_budget() {
+    // 20 imports of 500 values each and a root referring to all of them:
+    // the benchmark's "large" shape, far below every limit.
+    let others: HashMap<String, String> = (0..20)
+        .map(|l| {
+            let values: String = (0..500)
+                .map(|i| format!("  lib{l}_v{i}: \"value {i} of library {l}\"\n"))
+                .collect();
+            (format!("lib{l}"), format!("values:\n{values}"))
+        })
+        .collect();
+    let imports: String = (0..20).map(|l| format!("  - lib{l}\n")).collect();
+    let refs: String = (0..20)
+        .flat_map(|l| (0..500).step_by(10).map(move |i| (l, i)))
+        .map(|(l, i)| format!("  r{l}_{i}: ${{lib{l}_v{i}}}-${{imports.lib{l}.lib{l}_v{i}}}\n"))
+        .collect();
+    let e = eval_generated(&format!("imports:\n{imports}values:\n{refs}"), others);
+    assert!(!e.has_errors(), "{:?}", &e.diagnostics[..1]);
+}
+
+#[test]
+fn reference_chains_through_builtins_stop_cleanly_whatever_the_shape() {
+    let shapes: [fn(usize) -> String; 5] = [
+        |n| format!("{{fn::toJSON: \"${{r{n:05}}}\"}}"),
+        |n| format!("{{fn::join: [\"\", [\"${{r{n:05}}}\"]]}}"),
+        |n| format!("\"x${{r{n:05}}}\""),
+        |n| format!("[[\"${{r{n:05}}}\"]]"),
+        |n| format!("{{fn::secret: x, a: \"${{r{n:05}}}\"}}"),
+    ];
+    for shape in shapes {
+        let mut doc = String::from("values:\n");
+        for i in 0..10_000 {
+            doc.push_str(&format!("  r{i:05}: {}\n", shape(i + 1)));
+        }
+        doc.push_str("  r10000: end\n");
+        stopped_by_depth(&eval_generated(&doc, HashMap::new()));
+    }
 }
