@@ -39,6 +39,12 @@ pub const MAX_IMPORT_DEPTH: usize = 64;
 /// `${environments...}` references, each loaded and parsed once).
 pub const MAX_ENVIRONMENTS: usize = 1_000;
 
+/// How many YAML nodes (scalars, lists, mappings) the definitions of one
+/// evaluation may hold together. Memory grows with nodes, not bytes: 16 MB
+/// of `- a` lines is four million of them. The largest real environments
+/// hold a few thousand.
+pub const MAX_NODES: usize = 250_000;
+
 /// Which limit stopped an evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -48,6 +54,7 @@ pub enum Limit {
     ValueDepth,
     ImportDepth,
     Environments,
+    Nodes,
 }
 
 impl Limit {
@@ -70,6 +77,9 @@ impl Limit {
             ),
             Limit::ImportDepth => format!(
                 "evaluation stopped: imports nest deeper than escsh's limit of {MAX_IMPORT_DEPTH} environments here; flatten the chain of imports"
+            ),
+            Limit::Nodes => format!(
+                "evaluation stopped: the definitions read for this evaluation hold more than escsh's limit of {MAX_NODES} values (YAML nodes) here; split the environment or import less"
             ),
             Limit::Environments => format!(
                 "evaluation stopped: this evaluation would load more than escsh's limit of {MAX_ENVIRONMENTS} environments; import fewer"
@@ -95,6 +105,8 @@ pub struct Budget {
     pub eval_depth: usize,
     pub import_depth: usize,
     pub environments: usize,
+    /// YAML nodes the definitions may still hold ([`MAX_NODES`] in all).
+    pub nodes_left: usize,
     /// The limit that stopped the evaluation, once one has.
     pub stopped: Option<Limit>,
 }
@@ -104,6 +116,7 @@ impl Budget {
     pub fn starting_here() -> Budget {
         Budget {
             stack_base: stack_mark(),
+            nodes_left: MAX_NODES,
             ..Budget::default()
         }
     }
@@ -144,5 +157,6 @@ mod tests {
         assert!(Limit::ValueDepth.message().contains("1000 levels"));
         assert!(Limit::ImportDepth.message().contains("64 environments"));
         assert!(Limit::Environments.message().contains("1000 environments"));
+        assert!(Limit::Nodes.message().contains("250000 values"));
     }
 }

@@ -131,7 +131,7 @@ impl<'a> Evaluator<'a> {
     /// Parses `source` and reports its load diagnostics under `name`.
     /// `None` when the YAML itself is broken.
     pub fn parse(&mut self, name: &str, source: &[u8]) -> Option<Document> {
-        match syntax::parse(source) {
+        match syntax::parse_counted(source, &mut self.budget.nodes_left) {
             Ok(Some(node)) => Some(ast::parse_document(node)),
             Ok(None) => Some(Document {
                 imports: Vec::new(),
@@ -140,6 +140,10 @@ impl<'a> Evaluator<'a> {
                 diags: Vec::new(),
                 blank: true,
             }),
+            Err(e) if self.budget.nodes_left == 0 => {
+                self.stop(Limit::Nodes, name, e.pos, "");
+                None
+            }
             Err(e) => {
                 self.error(name, e.pos, "", e.message);
                 None

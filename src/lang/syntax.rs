@@ -67,6 +67,14 @@ impl NodeKind {
 
 /// Parses the first YAML document of `source`; `Ok(None)` for an empty one.
 pub fn parse(source: &[u8]) -> Result<Option<Node>, SyntaxError> {
+    let mut allowance = usize::MAX;
+    parse_counted(source, &mut allowance)
+}
+
+/// [`parse`] that takes each node (scalar, sequence, mapping) from
+/// `allowance`, and stops with an error when it runs out: what a definition
+/// costs to evaluate grows with its nodes, and 16 MB can hold millions.
+pub fn parse_counted(source: &[u8], allowance: &mut usize) -> Result<Option<Node>, SyntaxError> {
     if source.len() > MAX_SIZE {
         return Err(SyntaxError {
             message: format!(
@@ -89,7 +97,7 @@ pub fn parse(source: &[u8]) -> Result<Option<Node>, SyntaxError> {
             pos,
         }
     })?;
-    build(text)
+    build(text, allowance)
 }
 
 fn position_of(source: &[u8], offset: usize) -> Pos {
@@ -120,13 +128,25 @@ enum Open {
     Object(Vec<(Node, Node)>, Option<Node>, Pos),
 }
 
-fn build(text: &str) -> Result<Option<Node>, SyntaxError> {
+fn build(text: &str, allowance: &mut usize) -> Result<Option<Node>, SyntaxError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Node> = None;
     loop {
         let (event, mark) = parser.next_token().map_err(|e| syntax_error(&e, &stack))?;
         let at = pos(&mark);
+        if matches!(
+            event,
+            Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..)
+        ) {
+            if *allowance == 0 {
+                return Err(SyntaxError {
+                    message: super::budget::Limit::Nodes.message(),
+                    pos: at,
+                });
+            }
+            *allowance -= 1;
+        }
         let node = match event {
             Event::StreamEnd | Event::DocumentEnd => break,
             Event::Nothing | Event::StreamStart | Event::DocumentStart => continue,

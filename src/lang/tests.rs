@@ -525,3 +525,18 @@ fn reference_chains_through_builtins_stop_cleanly_whatever_the_shape() {
         stopped_by_depth(&eval_generated(&doc, HashMap::new()));
     }
 }
+
+#[test]
+fn definitions_with_too_many_nodes_stop_at_the_node_limit() {
+    // Each entry is two nodes (key and value): half the limit.
+    let items: String = (0..budget::MAX_NODES / 4)
+        .map(|i| format!("  k{i}: v\n"))
+        .collect();
+    let e = eval_generated(&format!("values:\n{items}"), HashMap::new());
+    assert!(!e.has_errors(), "{:?}", &summaries(&e)[..1]);
+    // Two such definitions together are over the limit.
+    let others = HashMap::from([("half".to_string(), format!("values:\n{items}"))]);
+    let e = eval_generated(&format!("imports: [half]\nvalues:\n{items}"), others);
+    let d = stopped_by(&e, budget::Limit::Nodes);
+    assert_eq!(d.file.as_deref(), Some("half"));
+}
