@@ -540,3 +540,30 @@ fn definitions_with_too_many_nodes_stop_at_the_node_limit() {
     let d = stopped_by(&e, budget::Limit::Nodes);
     assert_eq!(d.file.as_deref(), Some("half"));
 }
+
+#[test]
+fn the_fuzz_regressions_replay_and_the_budget_shapes_stop() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let mut budget_shapes = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let e = eval_generated(&source, HashMap::new());
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("budget-") {
+            budget_shapes += 1;
+            assert!(
+                summaries(&e)
+                    .iter()
+                    .any(|s| s.starts_with("evaluation stopped")),
+                "{name}: {:?}",
+                summaries(&e)
+            );
+        }
+    }
+    assert!(
+        budget_shapes >= 6,
+        "budget shapes missing from {}",
+        dir.display()
+    );
+}
