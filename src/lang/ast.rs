@@ -169,7 +169,7 @@ pub fn parse_document(root: Node) -> Document {
 
 fn suggest_fields(name: &str) -> String {
     let mut fields = ["description", "imports", "values"];
-    fields.sort_by_key(|f| (super::eval::edit_distance(name, f), *f));
+    fields.sort_by_key(|f| (super::resolve::edit_distance(name, f), *f));
     fields.map(|f| format!("'{f}'")).join(", ")
 }
 

@@ -14,6 +14,7 @@ mod eval;
 pub mod interp;
 mod metaschema;
 mod provider;
+mod resolve;
 pub mod schema;
 pub mod syntax;
 pub mod text;
