@@ -10,8 +10,8 @@ use std::hint::black_box;
 
 use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, Criterion};
+use escsh::lang::Registry;
 use escsh::lang::{self, Decrypter, Kind, LoadError, Loader, Options, Value};
-use escsh::providers::Registry;
 
 const LIBS: usize = 20;
 const VALUES_PER_LIB: usize = 500;

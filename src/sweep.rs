@@ -8,8 +8,11 @@
 //!   `escsh run` that is gone (SIGKILL skips its cleanup), and unnamed ones
 //!   of older versions a day old;
 //! - per-shell stamps (`stamps/<pid>-<time>`) not touched for a day;
-//! - `hook-files/<key>` of an environment no longer loaded: its cache entry
-//!   (`opened/<key>.json`) is gone or expired a day ago.
+//! - cache entries (`opened/<key>.json`, plaintext values) whose
+//!   credentials expired a day ago, and then `hook-files/<key>` of an
+//!   environment no longer loaded: its cache entry is gone or expired;
+//! - records of large states and of previous values kept for child shells
+//!   (`states/`, `kept/`) not used for a week.
 //!
 //! Sweeping is best effort: errors are ignored, and nothing a live process
 //! uses is removed (a temp file or run directory whose pid runs, a recent
@@ -37,6 +40,10 @@ const STAMP_AGE: i64 = 24 * 3600;
 /// `hook-files/<key>` is removed when its cache entry expired this long ago
 /// (or is gone and the directory was not written for [`ORPHAN_GRACE`]).
 const EXPIRED_AGE: i64 = 24 * 3600;
+
+/// Records of states and kept values, touched when used, go after a week
+/// unused (a child shell of an older one then unsets instead of restoring).
+const RECORD_AGE: i64 = 7 * 24 * 3600;
 
 /// An opener writes the files before the cache entry: give it time.
 const ORPHAN_GRACE: i64 = 600;
@@ -99,7 +106,34 @@ pub fn sweep(paths: &Paths, now: i64) {
     sweep_temp_files_below(&paths.open_files_dir(), 3, now);
     sweep_run_dirs(&paths.run_files_dir(), now);
     sweep_stamps(&paths.stamps_dir(), now);
+    sweep_expired_entries(paths, now);
     sweep_hook_files(paths, now);
+    for dir in ["states", "kept"] {
+        sweep_unused(&paths.runtime_dir().join(dir), RECORD_AGE, now);
+    }
+}
+
+/// Entries whose credentials expired long ago hold dead plaintext values.
+fn sweep_expired_entries(paths: &Paths, now: i64) {
+    for (name, path, meta) in entries(&paths.opened_dir()) {
+        if !meta.is_file() || !name.ends_with(".json") {
+            continue;
+        }
+        if let Entry::Expires(Some(at)) = expiry(&path) {
+            if now - at > EXPIRED_AGE {
+                let _ = fs::remove_file(path);
+            }
+        }
+    }
+}
+
+/// Files of `dir` not written (or touched on use) for `age` seconds.
+fn sweep_unused(dir: &Path, age: i64, now: i64) {
+    for (_, path, meta) in entries(dir) {
+        if meta.is_file() && now - meta.mtime() > age {
+            let _ = fs::remove_file(path);
+        }
+    }
 }
 
 /// Entries of `dir` with their names and metadata (not following links).

@@ -19,13 +19,32 @@ use std::sync::mpsc;
 use std::time::Duration;
 use std::{env, fs, thread};
 
+use escsh::lang::Registry;
 use escsh::lang::{self, Diagnostic, LoadError, Loader, Severity, Value};
-use escsh::providers::Registry;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-/// Issue 2 requires at least this many passing cases (the goal is all).
-const REQUIRED_PASSING: usize = 50;
+/// The cases known to fail, each with why. Every other case must pass, so a
+/// regression fails CI; a case listed here that passes fails the run too,
+/// so the list stays true (remove it from here when it starts passing).
+const KNOWN_FAILURES: &[(&str, &str)] = &[(
+    "unterminated-array",
+    "escsh words the YAML error with the line of the problem and where the sequence opened; upstream's yaml.v3 says `line 1`",
+)];
+
+/// Cases whose diagnostics are known to sit elsewhere than upstream's, with
+/// why; every other case must report each diagnostic at upstream's file,
+/// line, column and property path.
+const KNOWN_POSITION_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "invalid-import",
+        "yaml-rust2 places an empty scalar at the next token, yaml.v3 after the `- `",
+    ),
+    (
+        "unterminated-array",
+        "the YAML error has a position in escsh and none upstream",
+    ),
+];
 
 /// A case that runs longer than this is hung, not slow (debug build).
 const CASE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -383,8 +402,81 @@ fn compare_values(field: &str, expected: &Json, actual: &Json) -> Option<String>
     Some(text)
 }
 
-/// Runs one case; `Ok(())` when it passes, otherwise the differences.
-fn run_case(case_dir: &Path, registry: &Registry, verbose: bool) -> Result<(), Vec<String>> {
+/// Where each diagnostic is reported: `file:line:column path summary`,
+/// with a missing environment named instead of Go's file-system text.
+fn compare_positions(expected: &[ExpectedDiagnostic], actual: &[Diagnostic]) -> Option<String> {
+    let place = |file: &str, line: usize, column: usize, path: &str, what: &str| {
+        format!("{file}:{line}:{column} {path} {what}")
+    };
+    let expected: Vec<String> = expected
+        .iter()
+        .map(|d| {
+            let what = match d.kind.as_deref() {
+                Some(NOT_FOUND_KIND) => {
+                    format!("<missing {}>", d.environment.as_deref().unwrap_or(""))
+                }
+                _ => normalize_summary(&d.summary),
+            };
+            let file = d.file.as_deref().unwrap_or("-");
+            place(
+                file,
+                d.line.unwrap_or(0),
+                d.column.unwrap_or(0),
+                &d.path,
+                &what,
+            )
+        })
+        .collect();
+    let actual: Vec<String> = actual
+        .iter()
+        .map(|d| {
+            let what = match &d.missing_environment {
+                Some(env) => format!("<missing {env}>"),
+                None => normalize_summary(&d.summary),
+            };
+            let file = d.file.as_deref().unwrap_or("-");
+            place(file, d.line, d.column, &d.path, &what)
+        })
+        .collect();
+    let absent = multiset_minus(&expected, &actual);
+    let extra = multiset_minus(&actual, &expected);
+    if absent.is_empty() && extra.is_empty() {
+        return None;
+    }
+    let list = |items: &[String]| {
+        let shown: Vec<String> = items.iter().take(MAX_DIFFS).map(|s| shorten(s)).collect();
+        shown.join(" | ")
+    };
+    Some(format!(
+        "positions: expected [{}] got [{}]",
+        list(&absent),
+        list(&extra)
+    ))
+}
+
+/// What one case showed: its differences in content, and in where its
+/// diagnostics point (checked separately, see [`KNOWN_POSITION_DIFFERENCES`]).
+struct Outcome {
+    failures: Vec<String>,
+    positions: Option<String>,
+}
+
+/// Runs one case; empty failures when it passes.
+fn run_case(case_dir: &Path, registry: &Registry, verbose: bool) -> Outcome {
+    match run_case_inner(case_dir, registry, verbose) {
+        Ok(outcome) => outcome,
+        Err(failures) => Outcome {
+            positions: Some(failures.join("; ")),
+            failures,
+        },
+    }
+}
+
+fn run_case_inner(
+    case_dir: &Path,
+    registry: &Registry,
+    verbose: bool,
+) -> Result<Outcome, Vec<String>> {
     let text = fs::read_to_string(case_dir.join("expected.json"))
         .map_err(|e| vec![format!("expected.json: {e}")])?;
     let expected: Expected =
@@ -421,11 +513,10 @@ fn run_case(case_dir: &Path, registry: &Registry, verbose: bool) -> Result<(), V
     .into_iter()
     .flatten()
     .collect();
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures)
-    }
+    Ok(Outcome {
+        failures,
+        positions: compare_positions(&expected.diagnostics, &actual.diagnostics),
+    })
 }
 
 fn print_definitions(case_dir: &Path) {
@@ -567,34 +658,120 @@ fn esc_eval_conformance() {
 
     let verbose = only.is_some();
     quiet_case_panics(verbose);
-    let mut passed = 0;
+    let mut failed = BTreeSet::new();
+    let mut misplaced = BTreeSet::new();
     for name in &selected {
         if verbose {
             say(&format!("=== {name}\n"));
         }
-        match run_case(&dir.join(name), &registry, verbose) {
-            Ok(()) => {
-                passed += 1;
-                if verbose {
-                    say(&format!("PASS {name}\n"));
-                }
+        let outcome = run_case(&dir.join(name), &registry, verbose);
+        if outcome.failures.is_empty() {
+            if verbose {
+                say(&format!("PASS {name}\n"));
             }
-            Err(failures) => say(&format!("FAIL {name}: {}\n", failures.join("; "))),
+        } else {
+            say(&format!("FAIL {name}: {}\n", outcome.failures.join("; ")));
+            failed.insert(name.clone());
+        }
+        if let Some(diff) = outcome.positions {
+            if verbose || !is_listed(KNOWN_POSITION_DIFFERENCES, name) {
+                say(&format!("POSITIONS {name}: {diff}\n"));
+            }
+            misplaced.insert(name.clone());
         }
     }
+    let passed = selected.len() - failed.len();
     say(&format!(
         "conformance: {passed}/{} cases pass\n",
         selected.len()
     ));
 
     if only.is_some() {
-        assert_eq!(passed, selected.len(), "selected conformance cases failed");
-    } else {
-        assert!(
-            passed >= REQUIRED_PASSING,
-            "only {passed} conformance cases pass, at least {REQUIRED_PASSING} are required"
-        );
+        assert!(failed.is_empty(), "selected conformance cases failed");
+        return;
     }
+    let problems = [
+        check_known("fail", KNOWN_FAILURES, &selected, &failed),
+        check_known(
+            "report diagnostics away from upstream's positions",
+            KNOWN_POSITION_DIFFERENCES,
+            &selected,
+            &misplaced,
+        ),
+    ]
+    .concat();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn is_listed(list: &[(&str, &str)], name: &str) -> bool {
+    list.iter().any(|(n, _)| *n == name)
+}
+
+/// Compares the cases that showed a problem with the list of those known
+/// to: a case missing from the list is a regression; a listed case that
+/// no longer shows it (or no longer exists) makes the list untrue.
+fn check_known(
+    what: &str,
+    known: &[(&str, &str)],
+    all: &[String],
+    showed: &BTreeSet<String>,
+) -> Vec<String> {
+    let mut problems: Vec<String> = showed
+        .iter()
+        .filter(|name| !is_listed(known, name))
+        .map(|name| format!("regression: conformance case {name} started to {what} (see above)"))
+        .collect();
+    for (name, why) in known {
+        if !all.iter().any(|n| n == name) {
+            problems.push(format!("known case {name} is not in the suite: remove it from the list of cases that {what}"));
+        } else if !showed.contains(*name) {
+            problems.push(format!(
+                "conformance case {name} no longer does what it was listed for ({what}: {why}): remove it from that list"
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn known_lists_catch_regressions_and_stale_entries() {
+    let all: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+    let known = [("a", "why")];
+    let showed = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    assert!(check_known("fail", &known, &all, &showed(&["a"])).is_empty());
+    let p = check_known("fail", &known, &all, &showed(&["a", "b"]));
+    assert!(
+        p.len() == 1 && p[0].contains("regression") && p[0].contains(" b "),
+        "{p:?}"
+    );
+    let p = check_known("fail", &known, &all, &showed(&[]));
+    assert!(
+        p.len() == 1 && p[0].contains("no longer") && p[0].contains(" a "),
+        "{p:?}"
+    );
+    let p = check_known("fail", &[("gone", "why")], &all, &showed(&[]));
+    assert!(p.len() == 1 && p[0].contains("not in the suite"), "{p:?}");
+}
+
+#[test]
+fn positions_compare_file_line_column_and_path() {
+    let expected = vec![ExpectedDiagnostic {
+        severity: "error".into(),
+        summary: "boom".into(),
+        file: Some("x".into()),
+        line: Some(3),
+        column: Some(5),
+        path: "values.a".into(),
+        kind: None,
+        environment: None,
+    }];
+    let mut d = diag(Severity::Error, "boom", None);
+    d.file = Some("x".into());
+    (d.line, d.column, d.path) = (3, 5, "values.a".into());
+    assert_eq!(compare_positions(&expected, &[d.clone()]), None);
+    d.column = 15;
+    let diff = compare_positions(&expected, &[d]).unwrap();
+    assert!(diff.contains("x:3:5") && diff.contains("x:3:15"), "{diff}");
 }
 
 #[test]

@@ -4,8 +4,7 @@
 
 #![no_main]
 
-use escsh::lang::{self, Decrypter, LoadError, Loader, Options, Value};
-use escsh::providers::Registry;
+use escsh::lang::{self, Decrypter, LoadError, Loader, Options, Registry, Value};
 use libfuzzer_sys::fuzz_target;
 
 /// Small environments that cover what an import can bring in: plain

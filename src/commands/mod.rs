@@ -25,7 +25,6 @@ use crate::hook::rc;
 use crate::lang::{self, interp, Diagnostic, Evaluated, Value};
 use crate::paths::Paths;
 use crate::printable;
-use crate::providers::Registry;
 use crate::reference::{self, EnvRef};
 use crate::store::{LocalStore, Recording, Source, Store, StoreError, StoreLoader};
 
@@ -134,7 +133,7 @@ impl App {
         source: &[u8],
         loader: &dyn lang::Loader,
     ) -> Evaluated {
-        let providers = Registry::builtin();
+        let providers = crate::providers::builtin();
         let options = lang::Options {
             providers: &providers,
             decrypter: None,

@@ -45,6 +45,9 @@ pub fn status(app: &App, json: bool) -> Result<()> {
     if let Some(note) = app.paths.runtime_note() {
         report.insert("runtimeNote".into(), note.into());
     }
+    if !app.paths.refusals().is_empty() {
+        report.insert("refusedDirs".into(), app.paths.refusals().to_vec().into());
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

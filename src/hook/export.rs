@@ -4,6 +4,7 @@
 //! needs checking again.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -94,7 +95,13 @@ fn keep_values(
     let text = encode_prev(kept);
     let id = fp.of(KEPT_RECORD, text.as_bytes());
     let file = kept_dir(paths).join(&id);
-    if !file.exists() {
+    // Touched when reused, so the sweeper sees it is in use.
+    let touched = std::fs::File::options()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&file)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+    if touched.is_err() {
         fsutil::write_atomic(&file, text.as_bytes())?;
     }
     Ok(Some(id))
@@ -220,7 +227,6 @@ fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
     // nanoseconds). The kernel picks the time (UTIME_NOW): it stamps files
     // from a coarse clock, and a precise time of ours could be later than
     // the stamp of a file changed just after us.
-    use std::os::unix::fs::OpenOptionsExt;
     let named =
         |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", stamp.display()));
     let file = std::fs::File::options()

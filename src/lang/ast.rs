@@ -16,6 +16,8 @@ pub struct Document {
     pub values: Option<ExprId>,
     pub exprs: Vec<Expr>,
     pub diags: Vec<LoadDiag>,
+    /// No YAML document at all (empty, or comments only).
+    pub blank: bool,
 }
 
 #[derive(Debug)]
@@ -44,7 +46,12 @@ pub struct Expr {
 /// Where the characters of a string scalar start, so that accessor offsets
 /// can be turned into columns.
 #[derive(Debug, Clone, Copy)]
-pub struct TextStart(pub Pos);
+pub struct TextStart {
+    pub pos: Pos,
+    /// Offsets map to columns only in a plain (unquoted) scalar: escapes
+    /// shift a quoted one, so there ESC points at the whole string instead.
+    pub exact: bool,
+}
 
 #[derive(Debug)]
 pub enum ExprKind {
@@ -75,7 +82,8 @@ pub enum Builtin {
     ToString(ExprId),
     Final(ExprId),
     Validate {
-        schema: ExprId,
+        /// Missing (after the load error): the value passes through.
+        schema: Option<ExprId>,
         value: ExprId,
     },
     Open {
@@ -155,12 +163,13 @@ pub fn parse_document(root: Node) -> Document {
         values,
         exprs: b.exprs,
         diags: b.diags,
+        blank: false,
     }
 }
 
 fn suggest_fields(name: &str) -> String {
     let mut fields = ["description", "imports", "values"];
-    fields.sort_by_key(|f| (super::eval::edit_distance(name, f), *f));
+    fields.sort_by_key(|f| (super::resolve::edit_distance(name, f), *f));
     fields.map(|f| format!("'{f}'")).join(", ")
 }
 
@@ -183,6 +192,26 @@ fn child_path(parent: &str, accessor: Accessor) -> String {
 fn is_builtin_key(key: &str) -> bool {
     // `get`, not slicing: byte 4 may fall inside a multi-byte character.
     key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("fn::"))
+}
+
+/// The functions ESC defines (names are case-sensitive).
+fn is_known_builtin(key: &str) -> bool {
+    const NAMES: [&str; 13] = [
+        "fn::concat",
+        "fn::final",
+        "fn::validate",
+        "fn::fromJSON",
+        "fn::fromBase64",
+        "fn::join",
+        "fn::open",
+        "fn::rotate",
+        "fn::secret",
+        "fn::split",
+        "fn::toBase64",
+        "fn::toJSON",
+        "fn::toString",
+    ];
+    NAMES.contains(&key) || key.starts_with("fn::open::") || key.starts_with("fn::rotate::")
 }
 
 struct Builder {
@@ -322,15 +351,25 @@ impl Builder {
                 ExprKind::Array(ids)
             }
             NodeKind::Object(entries) => {
+                if let [(key, _)] = entries.as_slice() {
+                    match scalar_key(key) {
+                        Some(name) if is_known_builtin(&name) => {
+                            let (_, arg) = entries.into_iter().next().expect("one entry");
+                            return self.builtin(&name, arg, pos, path);
+                        }
+                        // As in ESC, an unknown function is an error and the
+                        // mapping stays the object it is written as.
+                        Some(name) if is_builtin_key(&name) => {
+                            self.error("'fn::' is a reserved prefix", key.pos, path.clone());
+                        }
+                        _ => {}
+                    }
+                    return self.object(entries, pos, path);
+                }
                 let builtin_keys = entries
                     .iter()
                     .filter_map(|(k, _)| scalar_key(k))
-                    .filter(|k| is_builtin_key(k))
-                    .collect::<Vec<_>>();
-                if entries.len() == 1 && builtin_keys.len() == 1 {
-                    let (_, arg) = entries.into_iter().next().expect("one entry");
-                    return self.builtin(&builtin_keys[0], arg, pos, path);
-                }
+                    .filter(|k| k.starts_with("fn::"));
                 for key in builtin_keys {
                     self.error(
                         format!("illegal call to builtin function: \"{key}\" must be the only key within its containing object"),
@@ -346,14 +385,17 @@ impl Builder {
 
     fn string(&mut self, value: &str, quoted: bool, pos: Pos, path: &str) -> ExprKind {
         let (mut parts, errors) = interp::parse(value);
-        let start = TextStart(Pos {
-            line: pos.line,
-            column: pos.column + usize::from(quoted),
-        });
+        let start = TextStart {
+            pos: Pos {
+                line: pos.line,
+                column: pos.column + usize::from(quoted),
+            },
+            exact: !quoted,
+        };
         for e in errors {
             let at = Pos {
                 line: pos.line,
-                column: start.0.column + e.offset,
+                column: start.pos.column + e.offset,
             };
             self.error(e.message, at, path.to_string());
         }
@@ -443,13 +485,9 @@ impl Builder {
                     inputs: self.expr(arg, arg_path),
                 })
             }
-            _ if name.starts_with("fn::rotate::") => {
+            _ => {
                 let provider = name["fn::rotate::".len()..].to_string();
                 self.call(name, Some(provider), arg, arg_path)
-            }
-            _ => {
-                self.error("'fn::' is a reserved prefix", node_pos, path.clone());
-                ExprKind::Invalid
             }
         };
         self.push(node_pos, path, kind)
@@ -519,7 +557,7 @@ impl Builder {
         let pos = arg.pos;
         let Ok(mut fields) = Self::fields(arg, &["schema", "value"]) else {
             self.error(
-                "the argument to fn::validate must be an object with `schema` and `value`",
+                "the argument to fn::validate must be an object containing 'schema' and 'value'",
                 pos,
                 path,
             );
@@ -536,10 +574,11 @@ impl Builder {
                 );
             }
         }
-        let (Some(schema), Some(value)) = (schema, value) else {
+        let Some(value) = value else {
             return ExprKind::Invalid;
         };
-        let schema = self.expr(schema, child_path(&path, Accessor::Key("schema".into())));
+        let schema =
+            schema.map(|s| self.expr(s, child_path(&path, Accessor::Key("schema".into()))));
         let value = self.expr(value, child_path(&path, Accessor::Key("value".into())));
         ExprKind::Builtin(Builtin::Validate { schema, value })
     }
@@ -549,8 +588,14 @@ impl Builder {
         let rotate = name.starts_with("fn::rotate");
         let pos = arg.pos;
         let Ok(mut fields) = Self::fields(arg, &["provider", "inputs", "state"]) else {
+            let wants = match (rotate, &provider) {
+                (false, _) => "'provider' and 'inputs'",
+                (true, None) => "'provider', 'inputs' and 'state'",
+                (true, Some(_)) => "'inputs' and 'state'",
+            };
+            let call = if rotate { "fn::rotate" } else { "fn::open" };
             self.error(
-                format!("the argument to {name} must be an object"),
+                format!("the argument to {call} must be an object containing {wants}"),
                 pos,
                 path,
             );

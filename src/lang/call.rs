@@ -11,19 +11,37 @@ use serde_json::Value as Json;
 use super::ast::{self, ExprId, ExprKind};
 use super::eval::{Env, Evaluator};
 use super::interp::{self, Accessor};
-use super::schema;
+use super::provider::{Context, Opened, ProviderError};
 use super::val::{VKind, Val};
-use crate::providers::{Context, Opened, ProviderError};
+use super::{metaschema, schema};
 
 impl Evaluator<'_> {
-    pub(super) fn validate(&mut self, env: &mut Env, schema_id: ExprId, value_id: ExprId) -> Val {
-        let schema_val = self.eval(env, schema_id, None);
+    /// ESC's `fn::validate`: the value passes through whatever happens; the
+    /// schema is checked first (its shape, then what ESC's compiler
+    /// refuses), and only a schema that passes is applied to the value.
+    pub(super) fn validate(
+        &mut self,
+        env: &mut Env,
+        schema_id: Option<ExprId>,
+        value_id: ExprId,
+    ) -> Val {
+        let schema_val = schema_id.map(|id| (id, self.eval(env, id, None)));
         let value = self.eval(env, value_id, None);
-        if schema_val.contains_unknown() {
+        let Some((schema_id, schema_val)) = schema_val else {
+            return value;
+        };
+        if schema_val.contains_unknown()
+            || !self.check_against(
+                env,
+                schema_id,
+                &schema_val,
+                metaschema::schema_for_schemas(),
+            )
+        {
             return value;
         }
         let schema = schema_val.to_value(false).to_json(false);
-        match schema::check_schema(&schema) {
+        match metaschema::compile(&schema) {
             Ok(()) => {
                 self.check_against(env, value_id, &value, &schema);
             }
@@ -67,14 +85,16 @@ impl Evaluator<'_> {
     }
 
     pub(super) fn open(&mut self, env: &mut Env, id: ExprId, name: &str, inputs_id: ExprId) -> Val {
+        // As in ESC, the inputs are evaluated (and their errors reported)
+        // even when the provider is unknown.
         let inputs = self.eval(env, inputs_id, None);
-        if inputs.contains_unknown() {
-            return Val::unknown();
-        }
         let Some(provider) = self.options.providers.provider(name).cloned() else {
             self.expr_error(env, id, format!("unknown provider \"{name}\""));
             return Val::unknown();
         };
+        if inputs.contains_unknown() {
+            return Val::unknown();
+        }
         if let Some(schema) = provider.input_schema() {
             if !self.check_against(env, inputs_id, &inputs, &schema) {
                 return Val::unknown();
@@ -94,13 +114,14 @@ impl Evaluator<'_> {
         inputs_id: ExprId,
         state_id: Option<ExprId>,
     ) -> Val {
-        let Some(rotator) = self.options.providers.rotator(name).cloned() else {
-            self.expr_error(env, id, format!("unknown rotator \"{name}\""));
-            return Val::unknown();
-        };
+        let rotator = self.options.providers.rotator(name).cloned();
         // Rotate-only inputs are evaluated only while rotating: on open they
-        // stay unknown, and the rotator is still called.
-        let rotate_only = rotator.rotate_only();
+        // stay unknown, and the rotator is still called. An unknown rotator
+        // has none: all its inputs are evaluated, as an unknown provider's.
+        let rotate_only = rotator
+            .as_ref()
+            .map(|r| r.rotate_only())
+            .unwrap_or_default();
         let inputs = match &env.doc.exprs[inputs_id].kind {
             ExprKind::Object(props) => {
                 let mut map = BTreeMap::new();
@@ -122,14 +143,15 @@ impl Evaluator<'_> {
                 .any(|(k, v)| !rotate_only.contains(k) && v.contains_unknown()),
             None => inputs.contains_unknown(),
         };
-        if known_inputs_unknown {
-            return Val::unknown();
-        }
         let state = match state_id {
             Some(s) => self.eval(env, s, None),
             None => Val::new(VKind::Null),
         };
-        if state.contains_unknown() {
+        let Some(rotator) = rotator else {
+            self.expr_error(env, id, format!("unknown rotator \"{name}\""));
+            return Val::unknown();
+        };
+        if known_inputs_unknown || state.contains_unknown() {
             return Val::unknown();
         }
         let mut valid = true;

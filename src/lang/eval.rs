@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use super::ast::{Document, ExprId, ExprKind};
+use super::budget::{self, Budget, Limit};
 use super::diag::{Diagnostic, Severity};
-use super::interp::{Access, Accessor, Step};
 use super::syntax::Pos;
 use super::val::{merge, merge_owned, VKind, Val};
 use super::{ast, syntax, LoadError, Loader, Options};
@@ -28,6 +28,7 @@ pub(super) struct Evaluator<'a> {
     pub diags: Vec<Diagnostic>,
     pub runtime: Option<tokio::runtime::Runtime>,
     pub expires_at: Option<i64>,
+    budget: Budget,
 }
 
 enum Memo {
@@ -43,20 +44,10 @@ enum Memo {
 pub(super) struct Env<'d> {
     pub name: String,
     pub doc: &'d Document,
-    base: Option<Rc<Val>>,
-    imports: Rc<Val>,
+    pub base: Option<Rc<Val>>,
+    pub imports: Rc<Val>,
     memo: Vec<Memo>,
-    context: Rc<Val>,
-}
-
-/// Where a reference currently points while its accessors are applied: an
-/// expression not evaluated yet (with the value it layers over), a value
-/// held elsewhere, or a value of its own. Borrowing keeps a reference into a
-/// large import from copying the whole import.
-enum Cursor<'b> {
-    Expr(ExprId, Option<&'b Val>),
-    Ref(&'b Val),
-    Own(Val),
+    pub context: Rc<Val>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -69,7 +60,45 @@ impl<'a> Evaluator<'a> {
             diags: Vec::new(),
             runtime: None,
             expires_at: None,
+            budget: Budget::starting_here(),
         }
+    }
+
+    /// Stops the evaluation at `limit`: reported once, here; everything not
+    /// computed yet becomes unknown.
+    fn stop(&mut self, limit: Limit, file: &str, pos: Pos, path: &str) {
+        if self.budget.stopped.is_none() {
+            self.budget.stopped = Some(limit);
+            self.error(file, pos, path, limit.message());
+        }
+    }
+
+    fn stop_at(&mut self, limit: Limit, env: &Env, id: ExprId) {
+        let expr = &env.doc.exprs[id];
+        let (pos, path) = (expr.pos, expr.path.clone());
+        self.stop(limit, &env.name, pos, &path);
+    }
+
+    /// Charges a value made or copied at `file`/`pos`; `false` (after
+    /// stopping) when it does not fit the budget.
+    fn afford_at(&mut self, weight: u64, file: &str, pos: Pos, path: &str) -> bool {
+        if self.budget.stopped.is_some() {
+            return false;
+        }
+        match self.budget.charge(weight) {
+            Ok(()) => true,
+            Err(limit) => {
+                self.stop(limit, file, pos, path);
+                false
+            }
+        }
+    }
+
+    /// [`Self::afford_at`] for a value made by expression `id`.
+    pub(super) fn afford(&mut self, env: &Env, id: ExprId, weight: u64) -> bool {
+        let expr = &env.doc.exprs[id];
+        let (pos, path) = (expr.pos, expr.path.clone());
+        self.afford_at(weight, &env.name, pos, &path)
     }
 
     pub fn error(&mut self, file: &str, pos: Pos, path: &str, summary: impl Into<String>) {
@@ -91,14 +120,19 @@ impl<'a> Evaluator<'a> {
     /// Parses `source` and reports its load diagnostics under `name`.
     /// `None` when the YAML itself is broken.
     pub fn parse(&mut self, name: &str, source: &[u8]) -> Option<Document> {
-        match syntax::parse(source) {
+        match syntax::parse_counted(source, &mut self.budget.nodes_left) {
             Ok(Some(node)) => Some(ast::parse_document(node)),
             Ok(None) => Some(Document {
                 imports: Vec::new(),
                 values: None,
                 exprs: Vec::new(),
                 diags: Vec::new(),
+                blank: true,
             }),
+            Err(e) if self.budget.nodes_left == 0 => {
+                self.stop(Limit::Nodes, name, e.pos, "");
+                None
+            }
             Err(e) => {
                 self.error(name, e.pos, "", e.message);
                 None
@@ -112,8 +146,9 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Evaluates the root environment: `None` for an empty document.
-    pub fn eval_root(&mut self, doc: &Document) -> Option<Val> {
+    /// Evaluates the root environment: an object, `{}` when it defines no
+    /// values.
+    pub fn eval_root(&mut self, doc: &Document) -> Val {
         let name = self.root_name.clone();
         self.envs.insert(name.clone(), Slot::InProgress);
         let value = self.eval_env(&name, doc);
@@ -122,16 +157,17 @@ impl<'a> Evaluator<'a> {
         value
     }
 
-    fn eval_env(&mut self, name: &str, doc: &Document) -> Option<Val> {
-        if doc.values.is_none() && doc.imports.is_empty() {
-            return None;
-        }
+    fn eval_env(&mut self, name: &str, doc: &Document) -> Val {
         let mut base: Option<Val> = None;
         let mut imports = BTreeMap::new();
         for import in &doc.imports {
             let Some(value) = self.load_env(&import.name, name, import.pos, &import.path) else {
                 continue;
             };
+            // Held twice: under `imports` and merged into the base.
+            if !self.afford_at(2 * value.weight, name, import.pos, &import.path) {
+                break;
+            }
             imports.insert(import.name.clone(), (*value).clone());
             if !import.merge {
                 continue;
@@ -156,7 +192,7 @@ impl<'a> Evaluator<'a> {
             memo: doc.exprs.iter().map(|_| Memo::Todo).collect(),
             context: Rc::new(self.context_for(name)),
         };
-        Some(match doc.values {
+        match doc.values {
             Some(root) => {
                 let base = env.base.clone();
                 self.eval(&mut env, root, base.as_deref())
@@ -166,7 +202,7 @@ impl<'a> Evaluator<'a> {
                 .as_deref()
                 .cloned()
                 .unwrap_or_else(|| Val::new(VKind::Object(BTreeMap::new()))),
-        })
+        }
     }
 
     fn context_for(&self, name: &str) -> Val {
@@ -195,7 +231,13 @@ impl<'a> Evaluator<'a> {
 
     /// Loads and evaluates an imported or referenced environment once per
     /// evaluation; errors are reported at the site that asked for it.
-    fn load_env(&mut self, name: &str, file: &str, pos: Pos, path: &str) -> Option<Rc<Val>> {
+    pub(super) fn load_env(
+        &mut self,
+        name: &str,
+        file: &str,
+        pos: Pos,
+        path: &str,
+    ) -> Option<Rc<Val>> {
         match self.envs.get(name) {
             Some(Slot::InProgress) => {
                 self.error(file, pos, path, format!("cyclic import of {name}"));
@@ -208,6 +250,18 @@ impl<'a> Evaluator<'a> {
                 return None;
             }
             None => {}
+        }
+        if self.budget.stopped.is_some() {
+            return None;
+        }
+        self.budget.environments += 1;
+        if self.budget.environments > budget::MAX_ENVIRONMENTS {
+            self.stop(Limit::Environments, file, pos, path);
+            return None;
+        }
+        if self.budget.import_depth >= budget::MAX_IMPORT_DEPTH {
+            self.stop(Limit::ImportDepth, file, pos, path);
+            return None;
         }
         let source = match self.loader.load(name) {
             Ok(source) => source,
@@ -224,8 +278,10 @@ impl<'a> Evaluator<'a> {
                 if doc.diags.iter().any(|d| d.severity == Severity::Error) {
                     None
                 } else {
-                    self.eval_env(name, &doc)
-                        .or_else(|| Some(Val::new(VKind::Object(BTreeMap::new()))))
+                    self.budget.import_depth += 1;
+                    let value = self.eval_env(name, &doc);
+                    self.budget.import_depth -= 1;
+                    Some(value)
                 }
             }
             None => None,
@@ -256,6 +312,9 @@ impl<'a> Evaluator<'a> {
     /// Evaluates expression `id`, layered over `base` (the value the same
     /// path has in the imports).
     pub fn eval(&mut self, env: &mut Env, id: ExprId, base: Option<&Val>) -> Val {
+        if self.budget.stopped.is_some() {
+            return Val::unknown();
+        }
         match &env.memo[id] {
             Memo::Done(v) => return v.clone(),
             Memo::Moved => return Val::unknown(),
@@ -273,6 +332,15 @@ impl<'a> Evaluator<'a> {
             }
             Memo::Todo => {}
         }
+        if self.budget.eval_depth >= budget::MAX_EVAL_DEPTH {
+            self.stop_at(Limit::EvalDepth, env, id);
+            return Val::unknown();
+        }
+        if self.budget.stack_exhausted() {
+            self.stop_at(Limit::Stack, env, id);
+            return Val::unknown();
+        }
+        self.budget.eval_depth += 1;
         env.memo[id] = Memo::Busy;
         let expr = &env.doc.exprs[id];
         let value = if let Some(b) = base.filter(|b| b.fin) {
@@ -297,11 +365,25 @@ impl<'a> Evaluator<'a> {
                 }
             }
         };
+        self.budget.eval_depth -= 1;
+        let value = self.within_limits(env, id, value);
         env.memo[id] = if Some(id) == env.doc.values {
             Memo::Moved
-        } else {
+        } else if self.afford(env, id, value.weight) {
             Memo::Done(value.clone())
+        } else {
+            Memo::Done(Val::unknown())
         };
+        value
+    }
+
+    /// `value`, or unknown (after stopping) when it nests too deeply: every
+    /// later walk over it recurses.
+    fn within_limits(&mut self, env: &Env, id: ExprId, value: Val) -> Val {
+        if value.depth > budget::MAX_VALUE_DEPTH {
+            self.stop_at(Limit::ValueDepth, env, id);
+            return Val::unknown();
+        }
         value
     }
 
@@ -346,7 +428,7 @@ impl<'a> Evaluator<'a> {
             }
             ExprKind::Object(props) => self.eval_object(env, props, None),
             ExprKind::Symbol(access, start) => {
-                let mut v = self.resolve(env, id, access, start.0);
+                let mut v = self.resolve(env, id, access, *start);
                 v.fin = false;
                 v.inherited = false;
                 v
@@ -357,10 +439,14 @@ impl<'a> Evaluator<'a> {
                 for part in parts {
                     out.push_str(&part.text);
                     if let Some(access) = &part.access {
-                        let v = self.resolve(env, id, access, start.0);
+                        let v = self.resolve(env, id, access, *start);
                         secret |= v.contains_secret();
                         unknown |= v.contains_unknown();
-                        out.push_str(&v.to_value(true).to_text());
+                        let text = v.to_value(true).to_text();
+                        if !self.afford(env, id, text.len() as u64) {
+                            return Val::unknown();
+                        }
+                        out.push_str(&text);
                     }
                 }
                 let v = if unknown {
@@ -370,218 +456,15 @@ impl<'a> Evaluator<'a> {
                 };
                 v.with_secret(secret)
             }
-            ExprKind::Builtin(b) => self.eval_builtin(env, id, b),
+            ExprKind::Builtin(b) => {
+                let v = self.eval_builtin(env, id, b);
+                // What a builtin returns is new: charge it as a whole.
+                match self.afford(env, id, v.weight) {
+                    true => v,
+                    false => Val::unknown(),
+                }
+            }
             ExprKind::Invalid => Val::unknown(),
         }
     }
-
-    fn resolve(&mut self, env: &mut Env, id: ExprId, access: &Access, start: Pos) -> Val {
-        let at = |step: &Step| Pos {
-            line: start.line,
-            column: start.column + step.offset,
-        };
-        let Some((first, rest)) = access.steps.split_first() else {
-            return Val::unknown();
-        };
-        // Shared handles the cursor may borrow from while `env` is mutated.
-        let (context, imports, base) = (env.context.clone(), env.imports.clone(), env.base.clone());
-        let empty = Val::new(VKind::Object(BTreeMap::new()));
-        let loaded;
-        let (mut cursor, rest) = match &first.accessor {
-            Accessor::Key(k) if k == "context" => (Cursor::Ref(&context), rest),
-            Accessor::Key(k) if k == "imports" => (Cursor::Ref(&imports), rest),
-            Accessor::Key(k) if k == "environments" => {
-                let (Some(project), Some(name)) = (rest.first(), rest.get(1)) else {
-                    return Val::unknown();
-                };
-                let (Accessor::Key(project), Accessor::Key(name)) =
-                    (&project.accessor, &name.accessor)
-                else {
-                    return Val::unknown();
-                };
-                let target = format!("{project}/{name}");
-                let path = env.doc.exprs[id].path.clone();
-                let file = env.name.clone();
-                loaded = match self.load_env(&target, &file, at(first), &path) {
-                    Some(v) => v,
-                    None => return Val::unknown(),
-                };
-                (Cursor::Ref(&loaded), &rest[2..])
-            }
-            _ => match env.doc.values {
-                Some(root) => (Cursor::Expr(root, base.as_deref()), access.steps.as_slice()),
-                None => (
-                    Cursor::Ref(base.as_deref().unwrap_or(&empty)),
-                    access.steps.as_slice(),
-                ),
-            },
-        };
-        for step in rest {
-            cursor = match self.step(env, id, cursor, step, at(step)) {
-                Some(c) => c,
-                None => return Val::unknown(),
-            };
-        }
-        match cursor {
-            Cursor::Expr(target, base) => self.eval(env, target, base),
-            Cursor::Ref(v) => v.clone(),
-            Cursor::Own(v) => v,
-        }
-    }
-
-    /// Applies one accessor; `None` (after reporting) when it fails.
-    fn step<'b>(
-        &mut self,
-        env: &mut Env,
-        id: ExprId,
-        cursor: Cursor<'b>,
-        step: &Step,
-        pos: Pos,
-    ) -> Option<Cursor<'b>> {
-        let value = match cursor {
-            Cursor::Expr(target, base) if !base.is_some_and(|b| b.fin) => {
-                match (&env.doc.exprs[target].kind, &step.accessor) {
-                    (ExprKind::Object(props), Accessor::Key(k)) => {
-                        if let Some(child) = ast::property(props, k) {
-                            return Some(Cursor::Expr(child, base.and_then(|b| b.get(k))));
-                        }
-                        if let Some(v) = base.and_then(|b| b.get(k)) {
-                            return Some(Cursor::Ref(v));
-                        }
-                        let mut keys: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
-                        if let Some(m) = base.and_then(Val::object) {
-                            keys.extend(m.keys().map(String::as_str));
-                        }
-                        let summary = unknown_property(k, &keys);
-                        self.access_error(env, id, pos, summary);
-                        return None;
-                    }
-                    (ExprKind::Array(items), Accessor::Index(i)) => {
-                        let i = self.index(env, id, pos, *i, items.len())?;
-                        return Some(Cursor::Expr(items[i], None));
-                    }
-                    (ExprKind::Object(_), Accessor::Index(_))
-                    | (ExprKind::Array(_), Accessor::Key(_)) => {
-                        self.wrong_accessor(env, id, pos, &step.accessor);
-                        return None;
-                    }
-                    _ => Held::Own(self.eval(env, target, base)),
-                }
-            }
-            Cursor::Expr(target, base) => Held::Own(self.eval(env, target, base)),
-            Cursor::Ref(v) => Held::Ref(v),
-            Cursor::Own(v) => Held::Own(v),
-        };
-        let v = value.get();
-        if v.unknown {
-            return None;
-        }
-        let found = match (&v.kind, &step.accessor) {
-            (VKind::Object(map), Accessor::Key(k)) => match map.get(k) {
-                Some(_) => Ok(()),
-                None => {
-                    let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-                    Err(unknown_property(k, &keys))
-                }
-            },
-            (VKind::Array(items), Accessor::Index(i)) => {
-                let i = self.index(env, id, pos, *i, items.len())?;
-                return Some(value.child(|v| match &v.kind {
-                    VKind::Array(items) => items.get(i),
-                    _ => None,
-                }));
-            }
-            (VKind::Object(_), _) | (VKind::Array(_), _) => {
-                self.wrong_accessor(env, id, pos, &step.accessor);
-                return None;
-            }
-            _ => Err("receiver must be an array or an object".to_string()),
-        };
-        match (found, &step.accessor) {
-            (Ok(()), Accessor::Key(k)) => Some(value.child(|v| v.get(k))),
-            (Err(summary), _) => {
-                self.access_error(env, id, pos, summary);
-                None
-            }
-            (Ok(()), Accessor::Index(_)) => None,
-        }
-    }
-
-    fn index(&mut self, env: &Env, id: ExprId, pos: Pos, i: i64, len: usize) -> Option<usize> {
-        if i < 0 {
-            self.access_error(env, id, pos, "array indices must not be negative".into());
-            return None;
-        }
-        if i as usize >= len {
-            let summary = format!("array index {i} out-of-bounds for array of length {len}");
-            self.access_error(env, id, pos, summary);
-            return None;
-        }
-        Some(i as usize)
-    }
-
-    fn wrong_accessor(&mut self, env: &Env, id: ExprId, pos: Pos, accessor: &Accessor) {
-        let summary = match accessor {
-            Accessor::Index(_) => "cannot access an object property using an integer index",
-            Accessor::Key(_) => "cannot access an array element using a property name",
-        };
-        self.access_error(env, id, pos, summary.into());
-    }
-
-    fn access_error(&mut self, env: &Env, id: ExprId, pos: Pos, summary: String) {
-        let path = env.doc.exprs[id].path.clone();
-        self.error(&env.name, pos, &path, summary);
-    }
-}
-
-/// A value being indexed: borrowed from elsewhere or owned here.
-enum Held<'b> {
-    Ref(&'b Val),
-    Own(Val),
-}
-
-impl<'b> Held<'b> {
-    fn get(&self) -> &Val {
-        match self {
-            Held::Ref(v) => v,
-            Held::Own(v) => v,
-        }
-    }
-
-    /// The child `pick` finds (which the caller checked exists), still
-    /// borrowed when the parent was.
-    fn child(self, pick: impl for<'v> Fn(&'v Val) -> Option<&'v Val>) -> Cursor<'b> {
-        match self {
-            Held::Ref(v) => pick(v).map_or(Cursor::Own(Val::unknown()), Cursor::Ref),
-            Held::Own(v) => Cursor::Own(pick(&v).cloned().unwrap_or_else(Val::unknown)),
-        }
-    }
-}
-
-fn unknown_property(name: &str, keys: &[&str]) -> String {
-    let best = keys
-        .iter()
-        .map(|k| (edit_distance(name, k), *k))
-        .filter(|(d, _)| *d > 0 && (*d <= 1 || (*d <= 2 && name.chars().count() >= 5)))
-        .min();
-    match best {
-        Some((_, k)) => format!("unknown property \"{name}\"; did you mean \"{k}\"?"),
-        None => format!("unknown property \"{name}\""),
-    }
-}
-
-/// Levenshtein distance over characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }

@@ -137,6 +137,7 @@ impl Scan<'_> {
     fn access(&mut self) -> Access {
         let mut steps = Vec::new();
         // The root: a name (possibly empty) or a subscript. A leading dot is tolerated.
+        let lead = self.at;
         if self.peek() == Some('.') {
             self.at += 1;
         }
@@ -155,11 +156,11 @@ impl Scan<'_> {
                 });
             }
         } else {
-            let start = self.at;
+            // ESC's range of a dotted root starts at the dot.
             let name = self.name();
             steps.push(Step {
                 accessor: Accessor::Key(name),
-                offset: start,
+                offset: lead,
             });
         }
         loop {

@@ -6,11 +6,15 @@
 //! then is an async runtime built.
 
 mod ast;
+pub mod budget;
 mod builtins;
 mod call;
 pub mod diag;
 mod eval;
 pub mod interp;
+mod metaschema;
+mod provider;
+mod resolve;
 pub mod schema;
 pub mod syntax;
 pub mod text;
@@ -20,7 +24,7 @@ pub mod value;
 pub use diag::{Diagnostic, Severity};
 pub use value::{Kind, Number, Value};
 
-use crate::providers::Registry;
+pub use provider::{BoxFuture, Context, Opened, Provider, ProviderError, Registry, Rotator};
 
 /// Finds the definition of an environment named as an import or an
 /// `${environments.project.env}` reference names it (`env` or `project/env`).
@@ -55,8 +59,10 @@ pub struct Options<'a> {
 /// The result of evaluating one environment.
 #[derive(Debug)]
 pub struct Evaluated {
-    /// The top-level object, or `None` when nothing was evaluated (an empty
-    /// definition or one whose YAML could not be parsed).
+    /// The top-level object (`{}` for a definition without values), or
+    /// `None` when there was nothing to evaluate: no YAML document at all
+    /// (as ESC, whose conformance case `empty` expects null) or one that
+    /// could not be parsed.
     pub value: Option<Value>,
     /// Load and evaluation diagnostics, sorted by file, line and column.
     pub diagnostics: Vec<Diagnostic>,
@@ -76,9 +82,10 @@ impl Evaluated {
 pub fn evaluate(name: &str, source: &[u8], loader: &dyn Loader, options: &Options) -> Evaluated {
     let mut evaluator = eval::Evaluator::new(name, loader, options);
     let value = match evaluator.parse(name, source) {
+        Some(doc) if doc.blank => None,
         Some(doc) => {
             evaluator.report_load_diags(name, &doc);
-            evaluator.eval_root(&doc).map(|v| v.to_value(false))
+            Some(evaluator.eval_root(&doc).to_value(false))
         }
         None => None,
     };

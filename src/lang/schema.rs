@@ -24,28 +24,6 @@ pub fn validate(value: &Value, schema: &Json) -> Vec<Violation> {
     v.out
 }
 
-/// A schema is a boolean or an object; anything else is refused.
-pub fn check_schema(schema: &Json) -> Result<(), String> {
-    match schema {
-        Json::Bool(_) | Json::Object(_) => Ok(()),
-        other => Err(format!(
-            "invalid schema: expected a boolean or an object, got {}",
-            json_type(other)
-        )),
-    }
-}
-
-fn json_type(j: &Json) -> &'static str {
-    match j {
-        Json::Null => "null",
-        Json::Bool(_) => "boolean",
-        Json::Number(_) => "number",
-        Json::String(_) => "string",
-        Json::Array(_) => "array",
-        Json::Object(_) => "object",
-    }
-}
-
 struct Validator<'s> {
     root: &'s Json,
     out: Vec<Violation>,

@@ -16,7 +16,7 @@ pub const MAX_DEPTH: usize = 256;
 /// Larger definitions are refused before parsing.
 pub const MAX_SIZE: usize = 16 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pos {
     /// 1-based; 0 when unknown.
     pub line: usize,
@@ -67,6 +67,14 @@ impl NodeKind {
 
 /// Parses the first YAML document of `source`; `Ok(None)` for an empty one.
 pub fn parse(source: &[u8]) -> Result<Option<Node>, SyntaxError> {
+    let mut allowance = usize::MAX;
+    parse_counted(source, &mut allowance)
+}
+
+/// [`parse`] that takes each node (scalar, sequence, mapping) from
+/// `allowance`, and stops with an error when it runs out: what a definition
+/// costs to evaluate grows with its nodes, and 16 MB can hold millions.
+pub fn parse_counted(source: &[u8], allowance: &mut usize) -> Result<Option<Node>, SyntaxError> {
     if source.len() > MAX_SIZE {
         return Err(SyntaxError {
             message: format!(
@@ -89,7 +97,7 @@ pub fn parse(source: &[u8]) -> Result<Option<Node>, SyntaxError> {
             pos,
         }
     })?;
-    build(text)
+    build(text, allowance)
 }
 
 fn position_of(source: &[u8], offset: usize) -> Pos {
@@ -120,13 +128,25 @@ enum Open {
     Object(Vec<(Node, Node)>, Option<Node>, Pos),
 }
 
-fn build(text: &str) -> Result<Option<Node>, SyntaxError> {
+fn build(text: &str, allowance: &mut usize) -> Result<Option<Node>, SyntaxError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Node> = None;
     loop {
         let (event, mark) = parser.next_token().map_err(|e| syntax_error(&e, &stack))?;
         let at = pos(&mark);
+        if matches!(
+            event,
+            Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..)
+        ) {
+            if *allowance == 0 {
+                return Err(SyntaxError {
+                    message: super::budget::Limit::Nodes.message(),
+                    pos: at,
+                });
+            }
+            *allowance -= 1;
+        }
         let node = match event {
             Event::StreamEnd | Event::DocumentEnd => break,
             Event::Nothing | Event::StreamStart | Event::DocumentStart => continue,
@@ -175,8 +195,16 @@ fn build(text: &str) -> Result<Option<Node>, SyntaxError> {
                 break;
             }
             Some(Open::Array(items, _)) => items.push(node),
-            Some(Open::Object(entries, key, _)) => match key.take() {
-                None => *key = Some(node),
+            Some(Open::Object(entries, key, at)) => match key.take() {
+                None => {
+                    // The parser marks a block mapping after its first key;
+                    // ESC (yaml.v3) places it at that key, a flow mapping at
+                    // its `{`, which comes first anyway.
+                    if entries.is_empty() {
+                        *at = (*at).min(node.pos);
+                    }
+                    *key = Some(node)
+                }
                 Some(k) => entries.push((k, node)),
             },
         }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::budget;
 use super::value::{Kind, Number, Value};
 
 #[derive(Clone, Debug)]
@@ -13,6 +14,11 @@ pub struct Val {
     pub unknown: bool,
     pub fin: bool,
     pub inherited: bool,
+    /// What the value occupies, children included (see [`budget`]); kept
+    /// up to date by [`Val::new`] so that charging a copy costs nothing.
+    pub weight: u64,
+    /// How many levels of arrays and objects it nests (a scalar is 0).
+    pub depth: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -27,13 +33,21 @@ pub enum VKind {
 
 impl Val {
     pub fn new(kind: VKind) -> Val {
+        let (weight, depth) = measure(&kind);
         Val {
             kind,
             secret: false,
             unknown: false,
             fin: false,
             inherited: false,
+            weight,
+            depth,
         }
+    }
+
+    /// Measures again after the children changed in place.
+    fn remeasure(&mut self) {
+        (self.weight, self.depth) = measure(&self.kind);
     }
 
     pub fn unknown() -> Val {
@@ -147,6 +161,22 @@ impl Val {
     }
 }
 
+/// Weight and depth from the children's (already measured) own.
+fn measure(kind: &VKind) -> (u64, usize) {
+    let node = budget::NODE_WEIGHT;
+    match kind {
+        VKind::String(s) => (node.saturating_add(s.len() as u64), 0),
+        VKind::Array(items) => items.iter().fold((node, 1), |(w, d), v| {
+            (w.saturating_add(v.weight), d.max(v.depth + 1))
+        }),
+        VKind::Object(map) => map.iter().fold((node, 1), |(w, d), (k, v)| {
+            let entry = (k.len() as u64).saturating_add(v.weight);
+            (w.saturating_add(entry), d.max(v.depth + 1))
+        }),
+        _ => (node, 0),
+    }
+}
+
 /// Layers `top` over `base`: objects merge key by key, anything else in
 /// `top` replaces `base` (null included: it is a value, not a delete). A
 /// final `base` wins; `on_final` is told so the caller can warn.
@@ -188,5 +218,6 @@ pub fn merge_owned(top: Val, mut base: Val, on_final: &mut dyn FnMut()) -> Val {
     base.secret = top.secret;
     base.fin = top.fin;
     base.inherited = top.inherited;
+    base.remeasure();
     base
 }

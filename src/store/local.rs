@@ -41,7 +41,7 @@ impl LocalStore {
 
     fn ensure_parent(&self, path: &Path) -> Result<(), StoreError> {
         let dir = path.parent().unwrap_or(&self.root);
-        fsutil::create_private_dir_all(dir).map_err(|e| self.io("creating", dir, e))
+        fsutil::create_private_dir_all(dir).map_err(StoreError::Write)
     }
 
     fn not_found(&self, env: &EnvRef) -> StoreError {
@@ -68,7 +68,7 @@ impl Store for LocalStore {
     fn write(&self, env: &EnvRef, definition: &[u8]) -> Result<(), StoreError> {
         let path = self.path(env);
         self.ensure_parent(&path)?;
-        fsutil::write_atomic(&path, definition).map_err(|e| self.io("writing", &path, e))
+        fsutil::write_atomic(&path, definition).map_err(StoreError::Write)
     }
 
     fn create(&self, env: &EnvRef, definition: &[u8]) -> Result<(), StoreError> {

@@ -20,6 +20,9 @@ pub enum StoreError {
     AlreadyExists { reference: EnvRef, location: String },
     #[error(transparent)]
     Unreadable(#[from] crate::fsutil::ReadError),
+    /// From `fsutil`, whose errors already say what and where.
+    #[error(transparent)]
+    Write(std::io::Error),
     #[error("{action} {location}: {source}")]
     Io {
         action: &'static str,

@@ -5,8 +5,8 @@
 use std::fs;
 use std::path::Path;
 
+use escsh::lang::{BoxFuture, Context, Opened, Provider, ProviderError, Registry, Rotator};
 use escsh::lang::{Decrypter, Kind, Value};
-use escsh::providers::{BoxFuture, Context, Opened, Provider, ProviderError, Registry, Rotator};
 use serde_json::Value as Json;
 
 /// The conformance cipher: every payload byte shifted by 128. The envelope

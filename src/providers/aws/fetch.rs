@@ -10,8 +10,7 @@ use aws_config::SdkConfig;
 use super::inputs::Object;
 use super::sdk::{self, Identity, Service, Target};
 use super::Settings;
-use crate::lang::Value;
-use crate::providers::{Opened, ProviderError};
+use crate::lang::{Opened, ProviderError, Value};
 
 /// Validated inputs and a loaded SDK configuration.
 pub struct Fetch<'a> {

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::lang::{Kind, Value};
-use crate::providers::ProviderError;
+use crate::lang::{Kind, ProviderError, Value};
 
 /// A string that must never be shown: `Debug` prints `[secret]`.
 #[derive(Clone, PartialEq, Eq)]

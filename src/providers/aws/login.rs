@@ -11,8 +11,7 @@ use super::inputs::Object;
 use super::sdk::{self, Call, Identity, Service, Target};
 use super::{token, when_known, Settings};
 use crate::duration::{self, GoStyle};
-use crate::lang::Value;
-use crate::providers::{BoxFuture, Context, Opened, Provider, ProviderError};
+use crate::lang::{BoxFuture, Context, Opened, Provider, ProviderError, Value};
 
 const NAME: &str = "aws-login";
 /// ESC defaults to 2h, which STS refuses for any role left at IAM's

@@ -28,8 +28,7 @@ pub use login::AwsLogin;
 pub use parameters::AwsParameterStore;
 pub use secrets::AwsSecrets;
 
-use crate::lang::Value;
-use crate::providers::{BoxFuture, Opened, ProviderError, Registry};
+use crate::lang::{BoxFuture, Opened, ProviderError, Registry, Value};
 
 /// Adds the AWS providers to `registry` under their ESC names.
 pub fn register(registry: &mut Registry, settings: &Settings) {

@@ -7,8 +7,7 @@ use aws_sdk_ssm::types::ParameterType;
 use super::fetch;
 use super::sdk::{Call, Service};
 use super::{when_known, Settings};
-use crate::lang::{Kind, Value};
-use crate::providers::{BoxFuture, Context, Opened, Provider, ProviderError};
+use crate::lang::{BoxFuture, Context, Kind, Opened, Provider, ProviderError, Value};
 
 const NAME: &str = "aws-parameter-store";
 

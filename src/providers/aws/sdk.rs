@@ -17,7 +17,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::inputs::{self, Secret};
 use super::{http, Settings};
-use crate::providers::ProviderError;
+use crate::lang::ProviderError;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// One attempt; a hung attempt is abandoned early enough to retry once.

@@ -7,8 +7,7 @@ use base64::Engine as _;
 use super::fetch;
 use super::sdk::{Call, Service};
 use super::{when_known, Settings};
-use crate::lang::Value;
-use crate::providers::{BoxFuture, Context, Opened, Provider, ProviderError};
+use crate::lang::{BoxFuture, Context, Opened, Provider, ProviderError, Value};
 
 const NAME: &str = "aws-secrets";
 

@@ -18,7 +18,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use super::inputs::{Object, Secret};
 use super::sdk::{self, Call};
 use super::{http, Env};
-use crate::providers::ProviderError;
+use crate::lang::ProviderError;
 
 pub const TOKEN_FILE_VAR: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 pub const GITHUB_URL_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
