@@ -7,7 +7,6 @@ mod shellkit;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use shellkit::{sh_quote, Kit, Session, Sh};
@@ -468,22 +467,9 @@ for_each_shell!(
     deny_without_generation_and_unwritable_runtime,
 );
 
-/// `escsh export bash` in `dir`, as the hook runs it.
-fn export_once(kit: &Kit, dir: &Path) -> (String, String) {
-    let out = Command::new(shellkit::real_escsh())
-        .args(["export", "bash"])
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", &kit.home)
-        .env("ESCSH_HOME", &kit.escsh_home)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// `escsh export bash` in `dir`, as the hook runs it: the script it prints.
+fn export_once(kit: &Kit, dir: &Path) -> String {
+    String::from_utf8_lossy(&kit.escsh(dir, &["export", "bash"]).stdout).into_owned()
 }
 
 /// Rewrites `path` with `a` and `b` in turn until `stop`: in place (as an
@@ -533,7 +519,7 @@ fn swapping_the_definition_never_exports_what_was_not_allowed() {
     let writer = swapper(&proj.join("dev.yaml"), allowed, evil, stop, true);
     let (mut loaded, mut runs) = (0, 0);
     while Instant::now() < stop {
-        let (script, _) = export_once(&kit, &proj);
+        let script = export_once(&kit, &proj);
         assert!(
             !script.contains("evil"),
             "an un-allowed version was exported:\n{script}"
@@ -591,6 +577,6 @@ fn the_cache_never_records_values_under_another_contents_hash() {
     assert!(checked > 10, "{checked} entries checked");
     // After a normal save the shell gets the saved values, not stale ones.
     fs::write(&def, b).unwrap();
-    let (script, _) = export_once(&kit, &proj);
+    let script = export_once(&kit, &proj);
     assert!(script.contains("export FOO='version-b'"), "{script}");
 }
