@@ -8,7 +8,9 @@ use clap::Parser;
 
 use escsh::cli::{Cli, Command, EnvCommand, ShellName};
 use escsh::commands::{self, App, EvalFailed};
+use escsh::projection::SizeError;
 use escsh::reference::RefError;
+use escsh::run::args::ArgError;
 use escsh::run::RunError;
 use escsh::shell::{Shell, ShellError};
 use escsh::store::StoreError;
@@ -21,6 +23,8 @@ const NOT_EXECUTABLE: u8 = 126;
 const NOT_FOUND: u8 = 127;
 
 fn main() -> ExitCode {
+    // Before anything is read or opened: every command may hold secrets.
+    escsh::run::core_dumps::disable();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
@@ -82,7 +86,12 @@ fn report(err: &anyhow::Error) -> ExitCode {
 
 fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<EvalFailed>() || cause.is::<RefError>() || cause.is::<ShellError>() {
+        if cause.is::<EvalFailed>()
+            || cause.is::<RefError>()
+            || cause.is::<ShellError>()
+            || cause.is::<ArgError>()
+            || cause.is::<SizeError>()
+        {
             return INVALID;
         }
         if let Some(e) = cause.downcast_ref::<RunError>() {
