@@ -6,6 +6,7 @@
 //! variables and profiles apply. See the README's "AWS credentials" section
 //! for the inputs.
 
+mod creds;
 mod fetch;
 mod http;
 mod inputs;

@@ -12,9 +12,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use super::creds::{self, Source};
 use super::inputs::{self, Secret};
 use super::{http, Settings};
 use crate::providers::ProviderError;
@@ -129,6 +129,9 @@ pub struct Call<'a> {
     /// The URL the request goes to, as far as escsh can tell (see
     /// [`endpoint`]), so that an unreachable-endpoint error says which one.
     pub endpoint: String,
+    /// Set when the call is signed with the standard chain's credentials:
+    /// who needs them, for the message when there are none.
+    pub credentials: Option<Source<'a>>,
 }
 
 #[derive(Clone, Copy)]
@@ -181,6 +184,10 @@ impl Call<'_> {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let name = self.name;
+        // Nothing was sent: the message is about the credentials alone.
+        if let Some(found) = creds::find(err) {
+            return scrub(creds::describe(found, self.credentials), secrets);
+        }
         let message = match err {
             SdkError::ServiceError(service) => {
                 let e = service.err();
@@ -212,7 +219,7 @@ impl Call<'_> {
                 self.endpoint,
                 response.raw().status().as_u16()
             ),
-            _ => format!("{name} failed: {}", DisplayErrorContext(err)),
+            _ => format!("{name} failed: {}", chain(err)),
         };
         scrub(message, secrets)
     }
@@ -226,6 +233,21 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+/// Every error's text in the chain, on one line, each said once: the
+/// SDK's `DisplayErrorContext` adds the whole debug structure.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        let text = creds::one_line(&e.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = e.source();
+    }
+    parts.join(": ")
 }
 
 /// What to do about the STS errors people actually hit.
@@ -296,6 +318,7 @@ mod tests {
         Call {
             name: "STS AssumeRoleWithWebIdentity",
             endpoint: "http://127.0.0.1:9".into(),
+            credentials: None,
         }
     }
 
