@@ -33,8 +33,14 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    if let Command::Hook(args) = &cli.command {
-        return commands::hook::hook(shell(args.shell)).map(|()| 0);
+    // Neither needs the store: they work with a broken ESCSH_HOME.
+    match &cli.command {
+        Command::Hook(args) => return commands::hook::hook(shell(args.shell)).map(|()| 0),
+        Command::Version => {
+            writeln!(io::stdout(), "escsh {}", env!("CARGO_PKG_VERSION"))?;
+            return Ok(0);
+        }
+        _ => {}
     }
     let app = App::from_env()?;
     let mut out = io::stdout().lock();
@@ -53,7 +59,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             EnvCommand::Rm(args) => commands::env::rm(&app, &args),
         }
         .map(|()| 0),
-        Command::Hook(_) => Ok(0),
+        Command::Hook(_) | Command::Version => Ok(0),
         Command::Export(args) => commands::hook::export(&app, shell(args.shell)).map(|()| 0),
         Command::Allow(args) => commands::hook::allow(&app, args.dir.as_deref()).map(|()| 0),
         Command::Deny(args) => commands::hook::deny(&app, args.dir.as_deref()).map(|()| 0),
