@@ -123,7 +123,9 @@ pub fn execute(plan: Plan) -> Result<u8> {
 }
 
 /// Refuses variables that no environment can hold, before anything runs.
-fn check(plan: &Plan) -> Result<()> {
+/// `start` checks again; callers check first so that `--watch` treats a
+/// refused plan as a failed opening and keeps the running command.
+pub fn check(plan: &Plan) -> Result<()> {
     for var in &plan.vars {
         if var.name.is_empty() || var.name.contains(['=', '\0']) {
             anyhow::bail!(

@@ -264,6 +264,23 @@ fn a_save_that_changes_nothing_does_not_restart() {
     assert_ne!(second, first);
 }
 
+/// An edit that makes a variable too big for the kernel is refused like an
+/// edit with errors: the command keeps running on the previous values.
+#[test]
+fn an_edit_over_the_size_limit_keeps_the_command() {
+    let h = Home::new();
+    h.write_env("base", "values:\n  x: one\n");
+    h.write_env("app", ROOT);
+    let w = Watching::start(&h, "app", CHILD);
+    let (_, first, file) = w.next();
+    h.write_env("base", &format!("values:\n  x: {}\n", "v".repeat(200_000)));
+    w.wait_for_stderr("keeps running");
+    assert!(w.stderr().contains("X is 200003 bytes"), "{}", w.stderr());
+    assert!(!w.stderr().contains("vvvv"));
+    assert!(alive(first));
+    assert!(file.exists());
+}
+
 /// Credentials near expiry are re-opened and the command restarted with the
 /// new ones. The watch's wall clock runs 100 times faster under libfaketime
 /// (its monotonic clock, which timeouts use, does not), so STS credentials

@@ -41,7 +41,7 @@ pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
 }
 
 /// What the command gets from the opened value `top`; fails when an
-/// argument's `${}` has no value.
+/// argument's `${}` has no value or a variable cannot be passed on.
 fn plan(
     app: &App,
     args: &RunArgs,
@@ -58,7 +58,7 @@ fn plan(
         warn_secret_in_args(cmd, &interpolated.secret_args);
     }
     secrets.extend(interpolated.secrets);
-    Ok(Plan {
+    let plan = Plan {
         program,
         arg0: cmd.clone(),
         args: interpolated.args,
@@ -66,7 +66,9 @@ fn plan(
         secrets,
         no_redact: args.no_redact || args.interactive,
         files_root: app.paths.run_files_dir(),
-    })
+    };
+    run::check(&plan)?;
+    Ok(plan)
 }
 
 /// Command lines are readable by every user of the machine (`ps`,
