@@ -8,6 +8,8 @@ use std::error::Error;
 
 use aws_credential_types::provider::error::CredentialsError;
 
+use super::message;
+
 /// Who needs the standard chain's credentials, for messages.
 #[derive(Clone, Copy)]
 pub struct Source<'a> {
@@ -101,21 +103,12 @@ fn details(err: &CredentialsError) -> String {
         "the credential provider was not enabled",
         "unexpected credentials error",
     ];
-    let mut parts: Vec<String> = Vec::new();
-    let mut cause = err.source();
-    while let Some(e) = cause {
-        let text = one_line(&e.to_string());
-        if !text.is_empty() && !GENERIC.contains(&text.as_str()) && parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        cause = e.source();
+    let text = message::chain(err.source(), &GENERIC);
+    if text.is_empty() {
+        message::one_line(&err.to_string())
+    } else {
+        text
     }
-    if parts.is_empty() {
-        return one_line(&err.to_string());
-    }
-    // A message often repeats its source's text at its end.
-    parts.dedup_by(|inner, outer| outer.ends_with(inner.as_str()));
-    parts.join(": ")
 }
 
 /// The whole chain's text, lines kept (the SDK lists the providers it
@@ -143,15 +136,6 @@ fn profile_reason(chain: &str) -> Option<String> {
         .trim_start_matches(':')
         .trim();
     (!reason.is_empty()).then(|| reason.to_string())
-}
-
-/// Lines joined with "; ", blanks dropped, so a message stays on one line.
-pub fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]

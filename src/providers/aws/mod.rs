@@ -11,6 +11,7 @@ mod fetch;
 mod http;
 mod inputs;
 mod login;
+mod message;
 mod parameters;
 mod sdk;
 mod secrets;

@@ -16,6 +16,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::creds::{self, Source};
 use super::inputs::{self, Secret};
+use super::message;
 use super::{http, Settings};
 use crate::providers::ProviderError;
 
@@ -219,7 +220,8 @@ impl Call<'_> {
                 self.endpoint,
                 response.raw().status().as_u16()
             ),
-            _ => format!("{name} failed: {}", chain(err)),
+            // Not DisplayErrorContext: it appends the whole Debug structure.
+            _ => format!("{name} failed: {}", message::chain(Some(err), &[])),
         };
         scrub(message, secrets)
     }
@@ -233,21 +235,6 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
-}
-
-/// Every error's text in the chain, on one line, each said once: the
-/// SDK's `DisplayErrorContext` adds the whole debug structure.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cause = Some(err);
-    while let Some(e) = cause {
-        let text = creds::one_line(&e.to_string());
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cause = e.source();
-    }
-    parts.join(": ")
 }
 
 /// What to do about the STS errors people actually hit.
