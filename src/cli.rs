@@ -48,6 +48,8 @@ pub enum Command {
     /// Re-open an `.escrc`'s environment in the background (the hook starts this).
     #[command(hide = true)]
     Refresh(RefreshArgs),
+    /// Print escsh's version (as `--version` does).
+    Version,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -235,5 +237,11 @@ mod tests {
             panic!()
         };
         assert_eq!(args.command, ["echo", "-n", "x"]);
+    }
+
+    #[test]
+    fn version_is_a_command() {
+        let cli = Cli::try_parse_from(["escsh", "version"]).unwrap();
+        assert!(matches!(cli.command, Command::Version));
     }
 }

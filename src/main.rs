@@ -8,7 +8,9 @@ use clap::Parser;
 
 use escsh::cli::{Cli, Command, EnvCommand, ShellName};
 use escsh::commands::{self, App, EvalFailed};
+use escsh::projection::SizeError;
 use escsh::reference::RefError;
+use escsh::run::args::ArgError;
 use escsh::run::RunError;
 use escsh::shell::{Shell, ShellError};
 use escsh::store::StoreError;
@@ -21,6 +23,8 @@ const NOT_EXECUTABLE: u8 = 126;
 const NOT_FOUND: u8 = 127;
 
 fn main() -> ExitCode {
+    // Before anything is read or opened: every command may hold secrets.
+    escsh::run::core_dumps::disable();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
@@ -29,8 +33,14 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    if let Command::Hook(args) = &cli.command {
-        return commands::hook::hook(shell(args.shell)).map(|()| 0);
+    // Neither needs the store: they work with a broken ESCSH_HOME.
+    match &cli.command {
+        Command::Hook(args) => return commands::hook::hook(shell(args.shell)).map(|()| 0),
+        Command::Version => {
+            writeln!(io::stdout(), "escsh {}", env!("CARGO_PKG_VERSION"))?;
+            return Ok(0);
+        }
+        _ => {}
     }
     let app = App::from_env()?;
     let mut out = io::stdout().lock();
@@ -49,7 +59,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             EnvCommand::Rm(args) => commands::env::rm(&app, &args),
         }
         .map(|()| 0),
-        Command::Hook(_) => Ok(0),
+        Command::Hook(_) | Command::Version => Ok(0),
         Command::Export(args) => commands::export::export(&app, shell(args.shell)).map(|()| 0),
         Command::Allow(args) => commands::allow::allow(&app, args.dir.as_deref()).map(|()| 0),
         Command::Deny(args) => commands::deny::deny(&app, args.dir.as_deref()).map(|()| 0),
@@ -76,13 +86,25 @@ fn report(err: &anyhow::Error) -> ExitCode {
     if broken_pipe {
         return ExitCode::SUCCESS;
     }
-    let _ = writeln!(io::stderr(), "escsh: error: {err:#}");
+    // Errors quote paths, names and values from outside: no control
+    // character reaches the terminal raw.
+    let text = format!("{err:#}");
+    let _ = writeln!(
+        io::stderr(),
+        "escsh: error: {}",
+        escsh::printable::escape(&text, true)
+    );
     ExitCode::from(exit_code(err))
 }
 
 fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<EvalFailed>() || cause.is::<RefError>() || cause.is::<ShellError>() {
+        if cause.is::<EvalFailed>()
+            || cause.is::<RefError>()
+            || cause.is::<ShellError>()
+            || cause.is::<ArgError>()
+            || cause.is::<SizeError>()
+        {
             return INVALID;
         }
         if let Some(e) = cause.downcast_ref::<RunError>() {

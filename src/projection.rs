@@ -82,6 +82,80 @@ pub fn secret_values(vars: &[Var]) -> Vec<String> {
         .collect()
 }
 
+/// The kernel's limit on one `NAME=value` string of an environment,
+/// its NUL included (MAX_ARG_STRLEN: 32 pages of 4 KiB).
+pub const MAX_VAR_BYTES: usize = 128 * 1024;
+/// What escsh lets an environment add in all, well under what `execve`
+/// takes with the rest of the environment and the arguments.
+pub const MAX_TOTAL_BYTES: usize = 1024 * 1024;
+/// The longest path a file variable can become (PATH_MAX).
+const MAX_PATH_BYTES: usize = 4096;
+
+/// Variables no process could be started with. Names and sizes only,
+/// never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error(
+        "environment variable {name} is {size} bytes as NAME=value, over the kernel's limit of \
+         {limit} bytes for one variable: every program started with it would fail with \
+         \"Argument list too long\"; nothing was applied. Make the value smaller, or move it \
+         under `files` so that the variable holds the path of a file with the value"
+    )]
+    TooLong {
+        name: String,
+        size: usize,
+        limit: usize,
+    },
+    #[error(
+        "the environment's variables are {total} bytes in all (the largest is {largest}), over \
+         escsh's limit of {limit} bytes: programs started with them could fail with \"Argument \
+         list too long\"; nothing was applied. Move large values under `files`"
+    )]
+    TooMuch {
+        total: usize,
+        largest: String,
+        limit: usize,
+    },
+}
+
+/// Refuses variables that would make `execve` fail: one `NAME=value`
+/// (NUL included) over [`MAX_VAR_BYTES`], or all of them over
+/// [`MAX_TOTAL_BYTES`]. A file variable counts as the path it becomes (at
+/// most PATH_MAX bytes, whether or not it is materialized yet), never its
+/// content. Called before anything is applied: by `run`, by `open --format
+/// shell|dotenv` and by the shell hook.
+pub fn check_sizes(vars: &[Var]) -> Result<(), SizeError> {
+    let mut total = 0;
+    let mut largest: Option<(&str, usize)> = None;
+    for var in vars {
+        let value = match var.kind {
+            VarKind::Env => var.value.len(),
+            VarKind::File => var.value.len().min(MAX_PATH_BYTES),
+        };
+        let size = var.name.len() + 1 + value + 1;
+        if size > MAX_VAR_BYTES {
+            return Err(SizeError::TooLong {
+                name: var.name.clone(),
+                size,
+                limit: MAX_VAR_BYTES,
+            });
+        }
+        total += size;
+        if largest.is_none_or(|(_, n)| size > n) {
+            largest = Some((&var.name, size));
+        }
+    }
+    if total > MAX_TOTAL_BYTES {
+        let (name, size) = largest.unwrap_or_default();
+        return Err(SizeError::TooMuch {
+            total,
+            largest: format!("{name}, {size} bytes"),
+            limit: MAX_TOTAL_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// Writes each file variable's content to a private file (0600) in `dir`
 /// (created 0700) and returns the variables with file values replaced by the
 /// paths. Existing files are replaced atomically, so a directory can be
@@ -179,5 +253,58 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(Path::new(&out[0].value)), 0o600);
+    }
+
+    fn env_var(name: &str, len: usize) -> Var {
+        Var {
+            name: name.into(),
+            value: "v".repeat(len),
+            secret: true,
+            kind: VarKind::Env,
+        }
+    }
+
+    #[test]
+    fn one_variable_up_to_the_kernel_limit() {
+        // NAME=value and its NUL: 3 + 1 + len + 1.
+        let at_limit = MAX_VAR_BYTES - 5;
+        assert_eq!(check_sizes(&[env_var("BIG", at_limit)]), Ok(()));
+        let err = check_sizes(&[env_var("OK", 3), env_var("BIG", at_limit + 1)]).unwrap_err();
+        assert_eq!(
+            err,
+            SizeError::TooLong {
+                name: "BIG".into(),
+                size: MAX_VAR_BYTES + 1,
+                limit: MAX_VAR_BYTES
+            }
+        );
+        let text = err.to_string();
+        assert!(text.contains("BIG is 131073 bytes"), "{text}");
+        assert!(text.contains("131072"), "{text}");
+        assert!(!text.contains("vvvv"), "{text}");
+    }
+
+    #[test]
+    fn all_variables_up_to_a_mebibyte() {
+        let vars: Vec<Var> = (0..9).map(|i| env_var(&format!("V{i}"), 120_000)).collect();
+        let err = check_sizes(&vars).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SizeError::TooMuch {
+                    total: 1_080_036,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(check_sizes(&vars[..8]), Ok(()));
+    }
+
+    #[test]
+    fn file_contents_do_not_count() {
+        let mut cert = env_var("CERT", 10 * MAX_VAR_BYTES);
+        cert.kind = VarKind::File;
+        assert_eq!(check_sizes(&[cert]), Ok(()));
     }
 }

@@ -3,6 +3,8 @@
 //! from its piped output, and exit with its status. `--watch` is in
 //! [`watch`].
 
+pub mod args;
+pub mod core_dumps;
 pub mod watch;
 
 use std::ffi::{OsStr, OsString};
@@ -19,8 +21,6 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::exfiltrator::WithRawSiginfo;
 use signal_hook::iterator::SignalsInfo;
 
-use crate::access;
-use crate::lang::{interp, Value};
 use crate::projection::{self, Var, VarKind};
 use crate::redact::{self, Patterns};
 
@@ -76,35 +76,6 @@ fn is_executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Replaces every `${path}` in `arg` by the text of that path in `top` (a
-/// missing path is empty, `$$` is `$`). An argument that does not parse, or
-/// is not UTF-8, is passed unchanged. Secrets used go into `secrets`.
-pub fn interpolate_arg(arg: &OsStr, top: &Value, secrets: &mut Vec<String>) -> OsString {
-    let Some(text) = arg.to_str() else {
-        return arg.to_os_string();
-    };
-    if !text.contains('$') {
-        return arg.to_os_string();
-    }
-    let (parts, errors) = interp::parse(text);
-    if !errors.is_empty() {
-        return arg.to_os_string();
-    }
-    let mut out = String::new();
-    for part in parts {
-        out.push_str(&part.text);
-        let Some(access) = part.access else { continue };
-        if let Some(v) = access::lookup(top, &access.accessors()) {
-            let text = v.to_text();
-            if v.contains_secret() {
-                secrets.push(text.clone());
-            }
-            out.push_str(&text);
-        }
-    }
-    out.into()
-}
-
 /// Everything `execute` needs, decided before the child exists.
 #[derive(Clone, PartialEq)]
 pub struct Plan {
@@ -152,7 +123,9 @@ pub fn execute(plan: Plan) -> Result<u8> {
 }
 
 /// Refuses variables that no environment can hold, before anything runs.
-fn check(plan: &Plan) -> Result<()> {
+/// `start` checks again; callers check first so that `--watch` treats a
+/// refused plan as a failed opening and keeps the running command.
+pub fn check(plan: &Plan) -> Result<()> {
     for var in &plan.vars {
         if var.name.is_empty() || var.name.contains(['=', '\0']) {
             anyhow::bail!(
@@ -167,6 +140,7 @@ fn check(plan: &Plan) -> Result<()> {
             );
         }
     }
+    projection::check_sizes(&plan.vars)?;
     Ok(())
 }
 
@@ -228,6 +202,7 @@ fn start(plan: &Plan) -> Result<Running> {
     );
 
     let mut cmd = Command::new(&plan.program);
+    core_dumps::restore_in_child(&mut cmd);
     cmd.arg0(&plan.arg0)
         .args(&plan.args)
         .envs(vars.iter().map(|v| (&v.name, &v.value)))
@@ -369,28 +344,5 @@ mod tests {
     fn exit_codes() {
         assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
         assert_eq!(exit_code(ExitStatus::from_raw(15)), 143);
-    }
-
-    #[test]
-    fn args_without_templates_are_untouched() {
-        let top = Value::object([]);
-        let mut secrets = Vec::new();
-        assert_eq!(
-            interpolate_arg(OsStr::new("plain"), &top, &mut secrets),
-            "plain"
-        );
-        assert_eq!(
-            interpolate_arg(OsStr::new("${broken"), &top, &mut secrets),
-            "${broken"
-        );
-        assert_eq!(
-            interpolate_arg(OsStr::new("a$$b"), &top, &mut secrets),
-            "a$b"
-        );
-        assert_eq!(
-            interpolate_arg(OsStr::new("[${missing}]"), &top, &mut secrets),
-            "[]"
-        );
-        assert!(secrets.is_empty());
     }
 }

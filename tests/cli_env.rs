@@ -50,6 +50,33 @@ fn init_ls_rm() {
     assert!(stderr(&o).contains("not found"), "{}", stderr(&o));
 }
 
+/// The template's comments are escsh's guidance: `env set` right after
+/// `env init` has no user comment to warn about.
+#[test]
+fn set_after_init_does_not_warn_about_the_templates_comments() {
+    let h = Home::new();
+    assert_code(&h.run(["env", "init", "dev"]), 0);
+    let o = h.run(["env", "set", "dev", "app.url", "https://x"]);
+    assert_code(&o, 0);
+    assert_eq!(stderr(&o), "");
+    let o = h.run(["open", "dev", "app.url"]);
+    assert_eq!(stdout(&o), "\"https://x\"\n");
+    // Nothing left that a later `env set` could warn about either.
+    let o = h.run(["env", "set", "dev", "app.port", "1"]);
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn version_is_a_command_too() {
+    let h = Home::new();
+    let o = h.run(["version"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o), format!("escsh {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(stdout(&h.run(["--version"])), stdout(&o));
+    let o = h.run(["help"]);
+    assert!(stdout(&o).contains("version"), "{}", stdout(&o));
+}
+
 #[test]
 fn init_from_file_is_checked() {
     let h = Home::new();

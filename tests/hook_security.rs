@@ -448,6 +448,56 @@ fn deny_without_generation_and_unwritable_runtime(sh: Sh) {
     assert_eq!(said_count(&s, "loading"), 0, "{}", s.dump());
 }
 
+/// Item 14: a value over the kernel's per-string limit (or variables over
+/// 1 MiB in all) is refused with an error naming it, nothing is applied,
+/// and the shell can still run programs.
+fn oversized_values_are_refused_and_nothing_applied(sh: Sh) {
+    let kit = Kit::new();
+    let big = "x".repeat(200 * 1024);
+    kit.define(
+        "app/big",
+        &format!("values:\n  environmentVariables:\n    FOO: bar\n    HUGE: {big}\n"),
+    );
+    let chunk = "y".repeat(100 * 1024);
+    let mut many = String::from("values:\n  environmentVariables:\n    FOO: bar\n");
+    for i in 0..12 {
+        many.push_str(&format!("    PART_{i}: {chunk}\n"));
+    }
+    kit.define("app/many", &many);
+    for (dir, env) in [("big", "app/big"), ("many", "app/many")] {
+        let p = kit.project(dir, &format!("{env}\n"));
+        kit.allow(&p);
+    }
+    let Some(s) = session(
+        &kit,
+        sh,
+        &[
+            sh.hook_line().into(),
+            "cd big".into(),
+            sh.show("big", &["FOO"]),
+            "cd ../many".into(),
+            sh.show("many", &["FOO"]),
+            "/bin/echo @exec works".into(),
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(s.line("big"), "FOO=<unset>", "{}", s.dump());
+    assert_eq!(s.line("many"), "FOO=<unset>", "{}", s.dump());
+    assert_eq!(s.line("exec"), "works", "{}", s.dump());
+    assert_eq!(
+        said_count(
+            &s,
+            "cannot load app/big: environment variable HUGE is 204806 bytes"
+        ),
+        1,
+        "{}",
+        s.dump()
+    );
+    assert_eq!(said_count(&s, "cannot load app/many:"), 1, "{}", s.dump());
+    assert!(!s.stderr.contains("xxxxxxxx"), "no value in the message");
+}
+
 macro_rules! for_each_shell {
     ($($name:ident),* $(,)?) => {
         mod bash { $( #[test] fn $name() { super::$name(super::Sh::Bash) } )* }
@@ -465,6 +515,7 @@ for_each_shell!(
     errors_are_shown_and_fixes_picked_up,
     project_definitions_import_other_orgs,
     deny_without_generation_and_unwritable_runtime,
+    oversized_values_are_refused_and_nothing_applied,
 );
 
 /// `escsh export bash` in `dir`, as the hook runs it: the script it prints.

@@ -106,23 +106,25 @@ fn shell_format_materializes_private_files() {
     assert!(stdout(&o).starts_with("APP_URL='https://example.com'\nPORT='8080'\n"));
 }
 
-/// Every nasty value must come back byte for byte after `eval` in bash and zsh.
-#[test]
-fn shell_format_round_trips_in_bash_and_zsh() {
-    let cases: &[(&str, &str)] = &[
-        ("QUOTES", r#"'single' "double" \'mixed\""#),
-        ("BACKSLASH", r"C:\path\to\n \\ \x41"),
-        ("DOLLAR", "$HOME ${PATH} $(id) $$ $"),
-        ("BACKTICK", "`id` and `whoami`"),
-        ("NEWLINES", "line1\nline2\r\n\n"),
-        ("CONTROL", "\u{1}\u{2}\t\u{1b}[31mred\u{1b}[0m\u{7f}"),
-        ("UNICODE", "ünïcødé ✓ 🚀 日本"),
-        ("GLOBS", "* ? [a-z] ~ ! # ; & | < > ( )"),
-        ("EMPTY", ""),
-        ("SPACES", "  leading and trailing  "),
-    ];
+/// Values that break naive quoting.
+const NASTY: &[(&str, &str)] = &[
+    ("QUOTES", r#"'single' "double" \'mixed\""#),
+    ("BACKSLASH", r"C:\path\to\n \\ \x41"),
+    ("DOLLAR", "$HOME ${PATH} $(id) $$ $"),
+    ("BACKTICK", "`id` and `whoami`"),
+    ("NEWLINES", "line1\nline2\r\n\n"),
+    ("CONTROL", "\u{1}\u{2}\t\u{1b}[31mred\u{1b}[0m\u{7f}"),
+    ("UNICODE", "ünïcødé ✓ 🚀 日本"),
+    ("GLOBS", "* ? [a-z] ~ ! # ; & | < > ( )"),
+    ("EMPTY", ""),
+    ("SPACES", "  leading and trailing  "),
+    ("TRAILING_BACKSLASH", "ends with \\"),
+];
+
+/// A home with environment `nasty` holding [`NASTY`].
+fn nasty_home() -> Home {
     let mut yaml = String::from("values:\n  environmentVariables:\n");
-    for (name, value) in cases {
+    for (name, value) in NASTY {
         // JSON strings are valid YAML double-quoted scalars; `$$` is ESC's `$`.
         let escaped = value.replace('$', "$$");
         yaml.push_str(&format!(
@@ -132,6 +134,14 @@ fn shell_format_round_trips_in_bash_and_zsh() {
     }
     let h = Home::new();
     h.write_env("nasty", &yaml);
+    h
+}
+
+/// Every nasty value must come back byte for byte after `eval` in bash and zsh.
+#[test]
+fn shell_format_round_trips_in_bash_and_zsh() {
+    let cases = NASTY;
+    let h = nasty_home();
     let o = h.run(["open", "nasty", "--format", "shell"]);
     assert_code(&o, 0);
     let exports = stdout(&o);
@@ -140,7 +150,7 @@ fn shell_format_round_trips_in_bash_and_zsh() {
         if !common::tools::require(shell) {
             continue;
         }
-        for (name, value) in cases {
+        for (name, value) in cases.iter() {
             let script = format!("eval \"$1\"; printf %s \"${name}\"");
             let out = Command::new(shell)
                 .arg("-c")
@@ -271,4 +281,55 @@ fn closed_stdout_does_not_panic() {
         .unwrap();
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "0", "stderr: {}", stderr(&o));
+}
+
+/// A dotenv file sourced by bash (`set -a; . file`) exports every value
+/// byte for byte.
+#[test]
+fn dotenv_round_trips_through_bash() {
+    let h = nasty_home();
+    let o = h.run(["open", "nasty", "--format", "dotenv"]);
+    assert_code(&o, 0);
+    let file = h.path().join("nasty.env");
+    std::fs::write(&file, &o.stdout).unwrap();
+    for (name, value) in NASTY {
+        // The child `sh` sees the value only if it was exported.
+        let script = format!("set -a; . \"$1\"; set +a; exec sh -c 'printf %s \"${name}\"'");
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .arg("bash")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), *value, "{name}");
+    }
+}
+
+/// A value `escsh run` and the shell could never pass on is refused with
+/// nothing printed and no file written.
+#[test]
+fn projected_formats_refuse_a_value_over_the_kernel_limit() {
+    let h = Home::new();
+    h.write_env(
+        "big",
+        &format!(
+            "values:\n  environmentVariables:\n    BIG: {}\n  files:\n    F: content\n",
+            "v".repeat(200_000)
+        ),
+    );
+    for format in ["shell", "dotenv"] {
+        let o = h.run(["open", "big", "--format", format]);
+        assert_code(&o, 2);
+        assert!(stdout(&o).is_empty(), "{format}");
+        let err = stderr(&o);
+        assert!(err.contains("BIG is 200005 bytes"), "{err}");
+        assert!(err.contains("131072"), "{err}");
+        assert!(!err.contains("vvvv"), "{err}");
+    }
+    assert!(
+        !h.path().join("run/files").exists(),
+        "files were written for a refused environment"
+    );
 }

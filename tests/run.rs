@@ -94,11 +94,11 @@ fn arguments_are_interpolated() {
         "%s|%s|%s|%s",
         "${app.url}",
         "$${app.url}",
-        "[${nope}]",
+        "[${app.port}]",
         "a$$b",
     ]);
     assert_code(&o, 0);
-    assert_eq!(stdout(&o), "https://example.com|${app.url}|[]|a$b");
+    assert_eq!(stdout(&o), "https://example.com|${app.url}|[8080]|a$b");
 }
 
 #[test]
@@ -228,6 +228,7 @@ fn signals_are_forwarded_and_files_cleaned_up() {
         (libc::SIGTERM, "TERM"),
         (libc::SIGINT, "INT"),
         (libc::SIGHUP, "HUP"),
+        (libc::SIGQUIT, "QUIT"),
     ] {
         let h = app();
         let ready = h.path().join("ready");
@@ -260,26 +261,30 @@ fn signals_are_forwarded_and_files_cleaned_up() {
 /// A child that dies of the forwarded signal makes escsh exit 128+N.
 #[test]
 fn forwarded_signal_that_kills_the_child_is_the_exit_code() {
-    let h = app();
-    let ready = h.path().join("ready");
-    let child = h
-        .cmd()
-        .args([
-            "run",
-            "app",
-            "--",
-            "sh",
-            "-c",
-            "echo \"$APP_CONFIG\" > \"$READY\"; exec sleep 30",
-        ])
-        .env("READY", &ready)
-        .spawn()
-        .unwrap();
-    let file = PathBuf::from(wait_for_file(&ready));
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let o = child.wait_with_output().unwrap();
-    assert_code(&o, 128 + libc::SIGTERM);
-    assert!(!file.parent().unwrap().exists());
+    for signal in [libc::SIGTERM, libc::SIGQUIT] {
+        let h = app();
+        let ready = h.path().join("ready");
+        let child = h
+            .cmd()
+            .args([
+                "run",
+                "app",
+                "--",
+                "sh",
+                "-c",
+                "echo \"$APP_CONFIG\" > \"$READY\"; exec sleep 30",
+            ])
+            .env("READY", &ready)
+            // A SIGQUIT may dump the child's core: into the temp dir.
+            .current_dir(h.path())
+            .spawn()
+            .unwrap();
+        let file = PathBuf::from(wait_for_file(&ready));
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let o = child.wait_with_output().unwrap();
+        assert_code(&o, 128 + signal);
+        assert!(!file.parent().unwrap().exists());
+    }
 }
 
 #[test]
@@ -300,4 +305,261 @@ fn usage_errors() {
         .output()
         .unwrap();
     assert_code(&o, 0);
+}
+
+/// Output to a terminal is never redacted: what the user sees is theirs.
+/// stdout goes to a pty (`script`), stderr to a file: only stderr is
+/// redacted.
+#[test]
+fn a_terminal_gets_secrets_as_they_are_and_a_pipe_gets_them_redacted() {
+    if !tool_present("script") {
+        return;
+    }
+    let h = app();
+    let err_file = h.path().join("stderr");
+    let command = format!(
+        "{} run app -- sh -c 'echo \"out $PW\"; echo \"err $PW\" >&2' 2>{}",
+        env!("CARGO_BIN_EXE_escsh"),
+        err_file.display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("ESCSH_HOME", h.path())
+        .env("SHELL", "/bin/sh")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_code(&o, 0);
+    let tty = stdout(&o);
+    assert!(tty.contains("out hunter2"), "terminal output: {tty:?}");
+    assert!(!tty.contains("[secret]"), "terminal output: {tty:?}");
+    let piped = std::fs::read_to_string(&err_file).unwrap();
+    assert_eq!(piped, "err [secret]\n");
+}
+
+/// `run` prints a loud skip for a missing tool outside CI, fails in CI.
+fn tool_present(name: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+        assert!(!ci, "{name} is required under CI");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {name} not found ***\n");
+    }
+    found
+}
+
+/// The soft core limit of process `pid`, from /proc/PID/limits.
+fn core_limit(pid: libc::pid_t) -> String {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    line.split_whitespace().nth(4).unwrap().to_string()
+}
+
+/// `ulimit -c unlimited` (soft limit up to the hard one) for a test command.
+fn allow_cores(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getrlimit/setrlimit between fork and exec, no allocation.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut l = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::getrlimit(libc::RLIMIT_CORE, &mut l);
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_CORE, &l);
+            Ok(())
+        });
+    }
+}
+
+fn hard_core_limit() -> String {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut l) };
+    if l.rlim_max == libc::RLIM_INFINITY {
+        "unlimited".into()
+    } else {
+        l.rlim_max.to_string()
+    }
+}
+
+/// escsh holds the secrets: its core limit is 0 while the command it runs
+/// gets the user's own limit back.
+#[test]
+fn core_dumps_are_off_in_escsh_and_the_command_keeps_the_users_limit() {
+    let user_limit = hard_core_limit();
+    if user_limit == "0" {
+        eprintln!("*** SKIPPED: the hard core limit is 0 here; nothing to restore ***");
+        return;
+    }
+    let h = app();
+    let ready = h.path().join("ready");
+    let mut cmd = h.cmd();
+    cmd.args([
+        "run",
+        "app",
+        "--",
+        "sh",
+        "-c",
+        "echo $$$$ > \"$READY\"; exec sleep 30",
+    ])
+    .env("READY", &ready)
+    .current_dir(h.path());
+    allow_cores(&mut cmd);
+    let mut escsh = cmd.spawn().unwrap();
+    let child: libc::pid_t = wait_for_file(&ready).parse().unwrap();
+    let escsh_limit = core_limit(escsh.id() as libc::pid_t);
+    let child_limit = core_limit(child);
+    unsafe { libc::kill(escsh.id() as libc::pid_t, libc::SIGTERM) };
+    let _ = escsh.wait();
+    assert_eq!(escsh_limit, "0", "escsh's own core limit");
+    assert_eq!(child_limit, user_limit, "the command's core limit");
+}
+
+/// An abort of escsh with `ulimit -c unlimited` leaves no core file (with
+/// the secrets in it) in the current directory.
+#[test]
+fn an_aborted_escsh_writes_no_core_file() {
+    let h = app();
+    let cwd = tempfile::tempdir().unwrap();
+    let ready = h.path().join("ready");
+    let mut cmd = h.cmd();
+    cmd.args([
+        "run",
+        "app",
+        "--",
+        "sh",
+        "-c",
+        "echo $$$$ > \"$READY\"; exec sleep 30",
+    ])
+    .env("READY", &ready)
+    .current_dir(cwd.path());
+    allow_cores(&mut cmd);
+    let mut escsh = cmd.spawn().unwrap();
+    let child: libc::pid_t = wait_for_file(&ready).parse().unwrap();
+    unsafe { libc::kill(escsh.id() as libc::pid_t, libc::SIGABRT) };
+    let status = escsh.wait().unwrap();
+    // The orphaned command is the test's to end.
+    unsafe { libc::kill(child, libc::SIGKILL) };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGABRT));
+    let left: Vec<_> = std::fs::read_dir(cwd.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "files in the cwd after the abort: {left:?}"
+    );
+}
+
+#[test]
+fn a_secret_in_arguments_is_warned_about_once_without_its_value() {
+    let h = app();
+    let o = h.run([
+        "run",
+        "app",
+        "--",
+        "printf",
+        "%s %s %s",
+        "${pw}",
+        "x",
+        "--key=${pw}",
+    ]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o), "[secret] x --key=[secret]");
+    let err = stderr(&o);
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(err.contains("arguments 2, 4 of printf"), "{err}");
+    assert!(err.contains("environmentVariables"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    // No secret in the arguments, no warning.
+    let o = h.run(["run", "app", "--", "echo", "${app.url}"]);
+    assert_code(&o, 0);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_typo_in_an_argument_starts_nothing() {
+    let h = app();
+    let marker = h.path().join("ran");
+    for typo in ["${app.nope}", "[${app.url]"] {
+        let o = h.run(["run", "app", "--", "touch", marker.to_str().unwrap(), typo]);
+        assert_code(&o, 2);
+        assert!(!marker.exists(), "the command ran for {typo}");
+        let err = stderr(&o);
+        assert!(err.contains(&format!("argument 2 ({typo:?})")), "{err}");
+    }
+    let o = h.run(["run", "app", "--", "echo", "${app.nope}"]);
+    assert_code(&o, 2);
+    assert_eq!(stdout(&o), "");
+    assert!(
+        stderr(&o).contains("${app.nope} has no value"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A definition whose variable `BIG` is `len` bytes, plus a file.
+fn big_env(h: &Home, len: usize) {
+    h.write_env(
+        "big",
+        &format!(
+            "values:\n  environmentVariables:\n    SMALL: x\n    BIG: {}\n  files:\n    F: content\n",
+            "v".repeat(len)
+        ),
+    );
+}
+
+#[test]
+fn a_value_over_the_kernel_limit_is_refused_before_anything_runs() {
+    let h = Home::new();
+    // BIG=value and the NUL: one byte over 128 KiB.
+    big_env(&h, 128 * 1024 - 4 - 1 + 1);
+    let marker = h.path().join("ran");
+    let o = h.run(["run", "big", "--", "touch", marker.to_str().unwrap()]);
+    assert_code(&o, 2);
+    assert!(!marker.exists(), "the command ran");
+    let err = stderr(&o);
+    assert!(err.contains("BIG is 131073 bytes"), "{err}");
+    assert!(err.contains("131072"), "{err}");
+    assert!(!err.contains("vvvv"), "{err}");
+    assert!(
+        !h.path().join("run/run-files").exists()
+            || std::fs::read_dir(h.path().join("run/run-files"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "files were written"
+    );
+    // One byte less is what the kernel takes.
+    big_env(&h, 128 * 1024 - 4 - 1);
+    let o = h.run(["run", "big", "--", "sh", "-c", "echo $${#BIG}"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o), "131067\n");
+}
+
+#[test]
+fn variables_over_a_mebibyte_in_all_are_refused() {
+    let h = Home::new();
+    let mut yaml = String::from("values:\n  environmentVariables:\n");
+    for i in 0..9 {
+        yaml.push_str(&format!("    V{i}: {}\n", "v".repeat(120_000)));
+    }
+    h.write_env("many", &yaml);
+    let o = h.run(["run", "many", "--", "true"]);
+    assert_code(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("1048576"), "{err}");
+    assert!(!err.contains("vvvv"), "{err}");
 }

@@ -3,10 +3,11 @@
 //! ends it all and cleans up.
 
 mod common;
+mod moto;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -31,9 +32,14 @@ struct Watching {
 
 impl Watching {
     fn start(h: &Home, env: &str, script: &str) -> Watching {
-        let mut escsh = h
-            .cmd()
-            .args(["run", "--watch", env, "--", "sh", "-c", script])
+        let mut cmd = h.cmd();
+        cmd.args(["run", "--watch", env, "--", "sh", "-c", script]);
+        Watching::spawn(cmd)
+    }
+
+    /// Starts `cmd`, an `escsh run --watch` (possibly wrapped).
+    fn spawn(mut cmd: Command) -> Watching {
+        let mut escsh = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -224,4 +230,123 @@ fn a_child_that_ignores_sigterm_is_killed_on_restart() {
     // It would ignore the SIGTERM that ends the test too.
     // SAFETY: kill of the child this test's escsh started.
     unsafe { libc::kill(second, libc::SIGKILL) };
+}
+
+/// Saving a definition with the same bytes, or with only a comment added,
+/// yields the same plan: the command keeps running.
+#[test]
+fn a_save_that_changes_nothing_does_not_restart() {
+    let h = Home::new();
+    h.write_env("base", "values:\n  x: one\n");
+    h.write_env("app", ROOT);
+    let w = Watching::start(&h, "app", CHILD);
+    let (value, first, _) = w.next();
+    assert_eq!(value, "one");
+
+    h.write_env("base", "values:\n  x: one\n");
+    thread::sleep(Duration::from_secs(1));
+    h.write_env("app", &format!("# only a comment\n{ROOT}"));
+    // Long past the debounce and the re-opening: any restart has printed.
+    thread::sleep(Duration::from_secs(2));
+    if let Ok(line) = w.lines.try_recv() {
+        panic!(
+            "restarted on a save that changes nothing: {line}\n{}",
+            w.stderr()
+        );
+    }
+    assert!(alive(first));
+    assert!(!w.stderr().contains("restarting"), "{}", w.stderr());
+
+    // The watch still works.
+    h.write_env("base", "values:\n  x: two\n");
+    let (value, second, _) = w.next();
+    assert_eq!(value, "two");
+    assert_ne!(second, first);
+}
+
+/// An edit that makes a variable too big for the kernel is refused like an
+/// edit with errors: the command keeps running on the previous values.
+#[test]
+fn an_edit_over_the_size_limit_keeps_the_command() {
+    let h = Home::new();
+    h.write_env("base", "values:\n  x: one\n");
+    h.write_env("app", ROOT);
+    let w = Watching::start(&h, "app", CHILD);
+    let (_, first, file) = w.next();
+    h.write_env("base", &format!("values:\n  x: {}\n", "v".repeat(200_000)));
+    w.wait_for_stderr("keeps running");
+    assert!(w.stderr().contains("X is 200003 bytes"), "{}", w.stderr());
+    assert!(!w.stderr().contains("vvvv"));
+    assert!(alive(first));
+    assert!(file.exists());
+}
+
+/// Credentials near expiry are re-opened and the command restarted with the
+/// new ones. The watch's wall clock runs 100 times faster under libfaketime
+/// (its monotonic clock, which timeouts use, does not), so STS credentials
+/// of 15 minutes reach their refresh point (12 minutes) in about 7 s.
+#[test]
+fn credentials_near_expiry_restart_the_command() {
+    let Some(moto) = moto::moto() else { return };
+    let Some(libfaketime) = libfaketime() else {
+        return;
+    };
+    let h = Home::new();
+    h.write_env(
+        "aws",
+        "values:\n  aws:\n    login:\n      fn::open::aws-login:\n        oidc:\n          \
+         roleArn: arn:aws:iam::123456789012:role/dev\n          sessionName: watch\n          \
+         duration: 15m\n          token: header.payload.sig\n  environmentVariables:\n    \
+         X: ${aws.login.accessKeyId}\n  files:\n    F: x\n",
+    );
+    // Preloaded into escsh itself (the `faketime` wrapper would stay the
+    // parent and take the signals); the command runs on the real clock.
+    let script = "echo \"$X $$$$ $F\"; exec env -u LD_PRELOAD sleep 60";
+    let mut cmd = h.cmd();
+    cmd.args(["run", "--watch", "aws", "--", "sh", "-c", script])
+        .env("LD_PRELOAD", libfaketime)
+        .env("FAKETIME", "+0 x100")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .envs(moto::aws_env(moto));
+    let w = Watching::spawn(cmd);
+    let (key, first, file) = w.next();
+    let (key2, second, _) = w.next();
+    assert_ne!(key2, key, "the same credentials after the refresh");
+    assert_ne!(second, first);
+    assert!(
+        w.stderr()
+            .contains("credentials were refreshed; restarting"),
+        "{}",
+        w.stderr()
+    );
+    wait_until("the first child to exit", || !alive(first));
+    wait_until("the first files to go", || gone(&file));
+}
+
+/// libfaketime's preload library (package faketime), or `None` after a
+/// loud skip outside CI.
+fn libfaketime() -> Option<PathBuf> {
+    let found = std::env::var_os("ESCSH_LIBFAKETIME")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/usr/lib/x86_64-linux-gnu/faketime",
+                "/usr/lib/aarch64-linux-gnu/faketime",
+                "/usr/lib/faketime",
+                "/usr/lib64/faketime",
+                "/usr/local/lib/faketime",
+            ]
+            .iter()
+            .map(|d| Path::new(d).join("libfaketime.so.1")),
+        )
+        .find(|p| p.is_file());
+    if found.is_none() {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+        let message = "libfaketime.so.1 not found (install faketime, or set ESCSH_LIBFAKETIME)";
+        assert!(!ci, "{message}");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {message} ***\n");
+    }
+    found
 }

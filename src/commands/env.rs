@@ -60,7 +60,9 @@ pub(super) fn check_before_save(
     }
 }
 
-fn template(env: &EnvRef) -> String {
+/// What `env init` writes without `--file`: guidance in comments, and an
+/// empty environment.
+pub(super) fn template(env: &EnvRef) -> String {
     format!(
         r#"# escsh environment {env}
 # The language is Pulumi ESC's: https://www.pulumi.com/docs/esc/environments/syntax/

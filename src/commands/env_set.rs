@@ -3,14 +3,17 @@
 //! The definition is parsed and re-serialized with serde_yaml, so comments
 //! and formatting are lost; `env edit` keeps them.
 
+use std::collections::HashSet;
+
 use anyhow::{bail, Context as _, Result};
 use serde_yaml::{Mapping, Value as Yaml};
 
-use super::env::check_before_save;
+use super::env::{check_before_save, template};
 use super::App;
 use crate::access::{self, Accessor};
 use crate::cli::EnvSetArgs;
 use crate::lang::interp;
+use crate::reference::EnvRef;
 
 pub fn set(app: &App, args: &EnvSetArgs) -> Result<()> {
     let env = app.reference(&args.env)?;
@@ -23,7 +26,7 @@ pub fn set(app: &App, args: &EnvSetArgs) -> Result<()> {
     let updated = set_in_definition(&original, &path, value)?;
     check_before_save(app, &env, updated.as_bytes(), args.force)?;
     app.store.write(&env, updated.as_bytes())?;
-    if has_comments(&original) {
+    if has_own_comments(&original, &env) {
         eprintln!("escsh: note: comments in {env} were not kept (`env set` rewrites the YAML; `env edit` keeps them)");
     }
     Ok(())
@@ -101,10 +104,18 @@ pub fn set_in_definition(source: &[u8], path: &[Accessor], value: Yaml) -> Resul
     serde_yaml::to_string(&doc).context("rendering the definition")
 }
 
-fn has_comments(source: &[u8]) -> bool {
+/// Whether `source` has comment lines of the user's: the guidance of the
+/// `env init` template is escsh's own, and dropping it is no loss worth a
+/// warning.
+fn has_own_comments(source: &[u8], env: &EnvRef) -> bool {
+    let template = template(env);
+    let is_comment = |l: &&str| l.trim_start().starts_with('#');
+    let ours: HashSet<&str> = template.lines().filter(is_comment).collect();
     String::from_utf8_lossy(source)
         .lines()
-        .any(|l| l.trim_start().starts_with('#'))
+        .map(str::trim_end)
+        .filter(is_comment)
+        .any(|l| !ours.contains(l))
 }
 
 #[cfg(test)]
@@ -131,6 +142,16 @@ mod tests {
         )
         .unwrap();
         assert!(out.contains("k.1: 1"), "{out}");
+    }
+
+    #[test]
+    fn only_the_users_comments_count() {
+        let env = EnvRef::parse("e", "local").unwrap();
+        assert!(!has_own_comments(template(&env).as_bytes(), &env));
+        let edited = template(&env).replace("values: {}", "values:\n  a: 1 # mine\n# mine too");
+        assert!(has_own_comments(edited.as_bytes(), &env));
+        let other = EnvRef::parse("other", "local").unwrap();
+        assert!(has_own_comments(template(&other).as_bytes(), &env));
     }
 
     #[test]

@@ -56,6 +56,7 @@ fn print_projection(
     for var in &vars {
         shell::check_name(&var.name)?;
     }
+    projection::check_sizes(&vars)?;
     let dir = app
         .paths
         .open_files_dir()

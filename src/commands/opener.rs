@@ -67,6 +67,9 @@ impl Opener for HookOpener<'_> {
         for v in &vars {
             crate::shell::check_name(&v.name).map_err(|e| fail(e.to_string()))?;
         }
+        // Past the kernel's limits every later exec in the shell fails,
+        // escsh's own included: refuse the whole environment instead.
+        projection::check_sizes(&vars).map_err(|e| fail(e.to_string()))?;
         let files_dir = app.paths.hook_files_dir().join(project.cache_key());
         let vars = projection::materialize(&vars, &files_dir)
             .map_err(|e| fail(format!("writing files to {}: {e}", files_dir.display())))?;

@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Once;
 
 use anyhow::Result;
 
@@ -12,7 +13,6 @@ use crate::lang::Value;
 use crate::projection;
 use crate::run::watch::{self, Attempt, Opened};
 use crate::run::{self, Plan};
-use crate::store::{Recording, StoreLoader};
 
 pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
     let env = app.reference(&args.env)?;
@@ -23,21 +23,29 @@ pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
     let program = run::resolve_command(cmd, std::env::var_os("PATH").as_deref())?;
     let plan = |top: &Value| plan(app, args, program.clone(), cmd, rest, top);
     if !args.watch {
-        return run::execute(plan(&app.open(&env)?));
+        return run::execute(plan(&app.open(&env)?)?);
     }
+    // The same record of what was read as the shell hook keeps: the
+    // environment's own definition and every import, found or not.
     watch::watch(|| {
-        let loader = Recording::new(StoreLoader::new(app.store.as_ref(), &env.org));
-        let opened = app.open_with(&env, &loader).map(|evaluated| Opened {
-            plan: plan(&evaluated.value.unwrap_or_else(|| Value::object([]))),
-            expires_at: evaluated.expires_at,
-        });
-        let mut files = vec![PathBuf::from(app.store.location(&env))];
-        files.extend(loader.into_locations());
+        let recorded = app.open_recorded(&env);
+        let files = recorded.sources.iter().map(|s| s.path.clone()).collect();
+        let opened = recorded
+            .evaluated
+            .map_err(anyhow::Error::from)
+            .and_then(|evaluated| {
+                app.check(&env, &evaluated)?;
+                Ok(Opened {
+                    plan: plan(&evaluated.value.unwrap_or_else(|| Value::object([])))?,
+                    expires_at: evaluated.expires_at,
+                })
+            });
         Attempt { files, opened }
     })
 }
 
-/// What the command gets from the opened value `top`.
+/// What the command gets from the opened value `top`; fails when an
+/// argument's `${}` has no value or a variable cannot be passed on.
 fn plan(
     app: &App,
     args: &RunArgs,
@@ -45,21 +53,42 @@ fn plan(
     cmd: &OsString,
     rest: &[OsString],
     top: &Value,
-) -> Plan {
+) -> Result<Plan> {
     let vars = projection::project(top);
     let mut secrets = top.secret_strings();
     secrets.extend(projection::secret_values(&vars));
-    let args_out = rest
-        .iter()
-        .map(|a| run::interpolate_arg(a, top, &mut secrets))
-        .collect();
-    Plan {
+    let interpolated = run::args::interpolate(rest, top)?;
+    if !interpolated.secret_args.is_empty() {
+        warn_secret_in_args(cmd, &interpolated.secret_args);
+    }
+    secrets.extend(interpolated.secrets);
+    let plan = Plan {
         program,
         arg0: cmd.clone(),
-        args: args_out,
+        args: interpolated.args,
         vars,
         secrets,
         no_redact: args.no_redact || args.interactive,
         files_root: app.paths.run_files_dir(),
-    }
+    };
+    run::check(&plan)?;
+    Ok(plan)
+}
+
+/// Command lines are readable by every user of the machine (`ps`,
+/// /proc/PID/cmdline), unlike the environment. Said once per escsh, not at
+/// each restart of `--watch`; never with the value.
+fn warn_secret_in_args(cmd: &OsString, indexes: &[usize]) {
+    static WARNED: Once = Once::new();
+    WARNED.call_once(|| {
+        let which: Vec<String> = indexes.iter().map(usize::to_string).collect();
+        let plural = if which.len() > 1 { "s" } else { "" };
+        eprintln!(
+            "escsh: warning: a secret is interpolated into argument{plural} {} of {}: other \
+             users of this machine can read command arguments (ps); pass it through an \
+             environmentVariables entry or a file (`files`) instead",
+            which.join(", "),
+            cmd.to_string_lossy().escape_debug()
+        );
+    });
 }

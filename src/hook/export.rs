@@ -208,8 +208,9 @@ fn transition_messages(old: &State, out: &Outcome, decision: &Decision) -> Vec<S
 fn touch_stamp(inputs: &Inputs) -> std::io::Result<PathBuf> {
     let stamp = match &inputs.stamp {
         // Only a stamp of ours: a file directly in the stamps directory.
-        Some(p) if p.parent() == Some(inputs.paths.stamps_dir().as_path())
-            && p.file_name().is_some_and(|n| n != "." && n != "..") =>
+        Some(p)
+            if p.parent() == Some(inputs.paths.stamps_dir().as_path())
+                && p.file_name().is_some_and(|n| n != "." && n != "..") =>
         {
             p.clone()
         }

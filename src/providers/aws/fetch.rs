@@ -7,8 +7,9 @@ use std::task::Poll;
 
 use aws_config::SdkConfig;
 
+use super::creds::Source;
 use super::inputs::Object;
-use super::sdk::{self, Identity, Service, Target};
+use super::sdk::{self, Call, Identity, Service, Target};
 use super::Settings;
 use crate::lang::{Opened, ProviderError, Value};
 
@@ -18,6 +19,24 @@ pub struct Fetch<'a> {
     pub entries: Vec<(&'a str, Object<'a>)>,
     pub config: SdkConfig,
     pub endpoint: String,
+    /// Whether the calls are signed with the standard chain's credentials
+    /// (no `login` given).
+    pub from_chain: bool,
+}
+
+impl Fetch<'_> {
+    /// Describes the calls to `name` (e.g. "SSM GetParameter") of
+    /// `provider`, for messages.
+    pub fn call<'a>(&'a self, provider: &'a str, name: &'a str) -> Call<'a> {
+        Call {
+            name,
+            endpoint: self.endpoint.clone(),
+            credentials: self.from_chain.then_some(Source {
+                needed_by: provider,
+                profile: None,
+            }),
+        }
+    }
 }
 
 /// Checks the inputs (each `get` entry may only use `entry_keys`) and loads
@@ -40,7 +59,9 @@ pub async fn prepare<'a>(
     for (_, entry) in &entries {
         entry.only(entry_keys)?;
     }
-    let identity = match root.object("login")? {
+    let login = root.object("login")?;
+    let from_chain = login.is_none();
+    let identity = match login {
         Some(login) => Identity::from_login(&login)?,
         None => Identity::Chain { profile: None },
     };
@@ -59,6 +80,7 @@ pub async fn prepare<'a>(
         entries,
         config,
         endpoint,
+        from_chain,
     })
 }
 

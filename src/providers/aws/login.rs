@@ -7,6 +7,7 @@ use std::time::Duration;
 use aws_sdk_sts::types::{Credentials as StsCredentials, PolicyDescriptorType};
 use aws_smithy_types::date_time::Format;
 
+use super::creds::Source;
 use super::inputs::Object;
 use super::sdk::{self, Call, Identity, Service, Target};
 use super::{token, when_known, Settings};
@@ -86,6 +87,7 @@ impl AwsLogin {
         let call = Call {
             name: "STS AssumeRoleWithWebIdentity",
             endpoint: sdk::endpoint(&self.settings, Service::Sts, &config),
+            credentials: None,
         };
         let output = aws_sdk_sts::Client::new(&config)
             .assume_role_with_web_identity()
@@ -116,20 +118,26 @@ impl AwsLogin {
         };
         let role = RoleRequest::read(&assume, session_name)?;
         let external_id = assume.string("externalId")?;
-        let profile = assume.string("profile")?.map(str::to_string);
+        let profile = assume.string("profile")?;
         let config = sdk::load(
             &self.settings,
             Target {
                 provider: NAME,
                 region: root.string("region")?,
                 default_region: Some(DEFAULT_STS_REGION),
-                identity: Identity::Chain { profile },
+                identity: Identity::Chain {
+                    profile: profile.map(str::to_string),
+                },
             },
         )
         .await?;
         let call = Call {
             name: "STS AssumeRole",
             endpoint: sdk::endpoint(&self.settings, Service::Sts, &config),
+            credentials: Some(Source {
+                needed_by: "`assumeRole`",
+                profile,
+            }),
         };
         let output = aws_sdk_sts::Client::new(&config)
             .assume_role()

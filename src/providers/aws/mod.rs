@@ -6,10 +6,12 @@
 //! variables and profiles apply. See the README's "AWS credentials" section
 //! for the inputs.
 
+mod creds;
 mod fetch;
 mod http;
 mod inputs;
 mod login;
+mod message;
 mod parameters;
 mod sdk;
 mod secrets;

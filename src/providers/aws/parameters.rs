@@ -5,7 +5,7 @@
 use aws_sdk_ssm::types::ParameterType;
 
 use super::fetch;
-use super::sdk::{Call, Service};
+use super::sdk::Service;
 use super::{when_known, Settings};
 use crate::lang::{BoxFuture, Context, Kind, Opened, Provider, ProviderError, Value};
 
@@ -30,10 +30,7 @@ impl AwsParameterStore {
         )
         .await?;
         let client = aws_sdk_ssm::Client::new(&fetch.config);
-        let call = Call {
-            name: "SSM GetParameter",
-            endpoint: fetch.endpoint.clone(),
-        };
+        let call = fetch.call("aws-parameter-store (no `login` given)", "SSM GetParameter");
         let requests = fetch
             .entries
             .iter()

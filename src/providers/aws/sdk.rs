@@ -12,10 +12,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use super::creds::{self, Source};
 use super::inputs::{self, Secret};
+use super::message;
 use super::{http, Settings};
 use crate::lang::ProviderError;
 
@@ -129,6 +130,9 @@ pub struct Call<'a> {
     /// The URL the request goes to, as far as escsh can tell (see
     /// [`endpoint`]), so that an unreachable-endpoint error says which one.
     pub endpoint: String,
+    /// Set when the call is signed with the standard chain's credentials:
+    /// who needs them, for the message when there are none.
+    pub credentials: Option<Source<'a>>,
 }
 
 #[derive(Clone, Copy)]
@@ -181,6 +185,10 @@ impl Call<'_> {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let name = self.name;
+        // Nothing was sent: the message is about the credentials alone.
+        if let Some(found) = creds::find(err) {
+            return scrub(creds::describe(found, self.credentials), secrets);
+        }
         let message = match err {
             SdkError::ServiceError(service) => {
                 let e = service.err();
@@ -212,7 +220,8 @@ impl Call<'_> {
                 self.endpoint,
                 response.raw().status().as_u16()
             ),
-            _ => format!("{name} failed: {}", DisplayErrorContext(err)),
+            // Not DisplayErrorContext: it appends the whole Debug structure.
+            _ => format!("{name} failed: {}", message::chain(Some(err), &[])),
         };
         scrub(message, secrets)
     }
@@ -296,6 +305,7 @@ mod tests {
         Call {
             name: "STS AssumeRoleWithWebIdentity",
             endpoint: "http://127.0.0.1:9".into(),
+            credentials: None,
         }
     }
 

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 
 use super::fetch;
-use super::sdk::{Call, Service};
+use super::sdk::Service;
 use super::{when_known, Settings};
 use crate::lang::{BoxFuture, Context, Opened, Provider, ProviderError, Value};
 
@@ -30,10 +30,10 @@ impl AwsSecrets {
         )
         .await?;
         let client = aws_sdk_secretsmanager::Client::new(&fetch.config);
-        let call = Call {
-            name: "Secrets Manager GetSecretValue",
-            endpoint: fetch.endpoint.clone(),
-        };
+        let call = fetch.call(
+            "aws-secrets (no `login` given)",
+            "Secrets Manager GetSecretValue",
+        );
         let requests = fetch
             .entries
             .iter()

@@ -116,6 +116,7 @@ async fn github_actions_token(url: &str, bearer: &Secret) -> Result<Secret, Stri
     let call = Call {
         name: "GitHub Actions token request",
         endpoint: base.to_string(),
+        credentials: None,
     };
     operation
         .invoke(bearer.clone())
