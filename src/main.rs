@@ -51,12 +51,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             commands::run::run(&app, &args)
         }
         Command::Env(cmd) => match cmd {
-            EnvCommand::Ls => commands::env::ls(&app, &mut out),
-            EnvCommand::Init(args) => commands::env::init(&app, &args),
-            EnvCommand::Get(args) => commands::env::get(&app, &args, &mut out),
+            EnvCommand::Ls => commands::env_ls::ls(&app, &mut out),
+            EnvCommand::Init(args) => commands::env_init::init(&app, &args),
+            EnvCommand::Get(args) => commands::env_get::get(&app, &args, &mut out),
             EnvCommand::Edit(args) => commands::env_edit::edit(&app, &args),
             EnvCommand::Set(args) => commands::env_set::set(&app, &args),
-            EnvCommand::Rm(args) => commands::env::rm(&app, &args),
+            EnvCommand::Rm(args) => commands::env_rm::rm(&app, &args),
         }
         .map(|()| 0),
         Command::Hook(_) | Command::Version => Ok(0),

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use anyhow::{bail, Context as _, Result};
 use serde_yaml::{Mapping, Value as Yaml};
 
-use super::env::{check_before_save, template};
+use super::env_init::{check_before_save, template};
 use super::App;
 use crate::access::{self, Accessor};
 use crate::cli::EnvSetArgs;

@@ -3,8 +3,11 @@
 
 pub mod allow;
 pub mod deny;
-pub mod env;
 pub mod env_edit;
+pub mod env_get;
+pub mod env_init;
+pub mod env_ls;
+pub mod env_rm;
 pub mod env_set;
 pub mod export;
 pub mod hook;
