@@ -68,6 +68,9 @@ fn path_is_refused_with_dotenv_and_shell() {
 
 #[test]
 fn shell_format_materializes_private_files() {
+    if !common::tools::require("bash") {
+        return;
+    }
     let h = Home::new();
     h.write_env("app", APP);
     let o = h.run(["open", "app", "--format", "shell"]);
@@ -261,6 +264,9 @@ fn invalid_references_never_leave_the_store() {
 
 #[test]
 fn closed_stdout_does_not_panic() {
+    if !common::tools::require("bash") {
+        return;
+    }
     let h = Home::new();
     let mut yaml = String::from("values:\n");
     for i in 0..5000 {
@@ -287,6 +293,9 @@ fn closed_stdout_does_not_panic() {
 /// byte for byte.
 #[test]
 fn dotenv_round_trips_through_bash() {
+    if !common::tools::require("bash") {
+        return;
+    }
     let h = nasty_home();
     let o = h.run(["open", "nasty", "--format", "dotenv"]);
     assert_code(&o, 0);

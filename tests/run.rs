@@ -312,7 +312,7 @@ fn usage_errors() {
 /// redacted.
 #[test]
 fn a_terminal_gets_secrets_as_they_are_and_a_pipe_gets_them_redacted() {
-    if !tool_present("script") {
+    if !common::tools::require_with("script", &["-V"], "util-linux") {
         return;
     }
     let h = app();
@@ -335,21 +335,6 @@ fn a_terminal_gets_secrets_as_they_are_and_a_pipe_gets_them_redacted() {
     assert!(!tty.contains("[secret]"), "terminal output: {tty:?}");
     let piped = std::fs::read_to_string(&err_file).unwrap();
     assert_eq!(piped, "err [secret]\n");
-}
-
-/// `run` prints a loud skip for a missing tool outside CI, fails in CI.
-fn tool_present(name: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-        assert!(!ci, "{name} is required under CI");
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {name} not found ***\n");
-    }
-    found
 }
 
 /// The soft core limit of process `pid`, from /proc/PID/limits.

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
@@ -299,9 +299,7 @@ impl Supervisor {
 
 fn refresh_time(expires_at: i64) -> SystemTime {
     let now = SystemTime::now();
-    let unix_now = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let unix_now = crate::time::now();
     let wait = u64::try_from(refresh_at(unix_now, expires_at) - unix_now)
         .map(Duration::from_secs)
         .unwrap_or_default();
