@@ -50,6 +50,42 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Print escsh's version (as `--version` does).
     Version,
+    /// Print a completion script for SHELL (where it goes: see the README).
+    ///
+    /// bash: `escsh completions bash > ~/.local/share/bash-completion/completions/escsh`;
+    /// zsh: into a file `_escsh` in a directory of your $fpath; fish:
+    /// `escsh completions fish > ~/.config/fish/completions/escsh.fish`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `escsh man > ~/.local/share/man/man1/escsh.1`.
+    Man,
+    /// Print the store's environments that start with PREFIX, one a line
+    /// (the completion scripts call this; nothing is evaluated).
+    #[command(hide = true)]
+    CompleteEnvs(CompleteEnvsArgs),
+}
+
+/// The shells `escsh completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    /// Nushell.
+    Nu,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteEnvsArgs {
+    /// Only the references that start with this.
+    #[arg(default_value = "", allow_hyphen_values = true)]
+    pub prefix: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -159,6 +195,10 @@ pub enum EnvCommand {
 
 #[derive(Debug, Args)]
 pub struct EnvInitArgs {
+    // Its id is not `env`: completions offer the stored environments for
+    // every positional `env`, and this one does not exist yet.
+    /// The new environment, `[org/][project/]env`.
+    #[arg(id = "new_env", value_name = "ENV")]
     pub env: String,
     /// Read the definition from this file (`-` for stdin).
     #[arg(long, short)]
