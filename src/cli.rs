@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 /// Pulumi ESC environments in your shell: per-project variables and
 /// short-lived cloud credentials.
@@ -104,6 +104,7 @@ pub struct ShellArgs {
 #[derive(Debug, Args)]
 pub struct DirArgs {
     /// A directory (or `.escrc` file); the current directory by default.
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub dir: Option<PathBuf>,
 }
 
@@ -169,7 +170,8 @@ pub struct RunArgs {
         required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true,
-        value_name = "COMMAND"
+        value_name = "COMMAND",
+        value_hint = ValueHint::CommandWithArguments
     )]
     pub command: Vec<OsString>,
 }
@@ -201,7 +203,7 @@ pub struct EnvInitArgs {
     #[arg(id = "new_env", value_name = "ENV")]
     pub env: String,
     /// Read the definition from this file (`-` for stdin).
-    #[arg(long, short)]
+    #[arg(long, short, value_hint = ValueHint::FilePath)]
     pub file: Option<PathBuf>,
     /// Save the definition even if it has errors.
     #[arg(long)]
@@ -210,6 +212,7 @@ pub struct EnvInitArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvGetArgs {
+    /// The environment, `[org/][project/]env`.
     pub env: String,
     /// Print only the value at this property path.
     pub path: Option<String>,
@@ -220,6 +223,7 @@ pub struct EnvGetArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvEditArgs {
+    /// The environment, `[org/][project/]env`.
     pub env: String,
     /// Save the edit even if it has errors or the stored definition changed meanwhile.
     #[arg(long)]
@@ -228,6 +232,7 @@ pub struct EnvEditArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvSetArgs {
+    /// The environment, `[org/][project/]env`.
     pub env: String,
     /// Where under `values`, e.g. `app.url` or `environmentVariables.FOO`.
     pub path: String,
@@ -247,6 +252,7 @@ pub struct EnvSetArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvRmArgs {
+    /// The environment, `[org/][project/]env`.
     pub env: String,
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short)]
