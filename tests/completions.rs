@@ -181,6 +181,55 @@ fn zsh_script_loads_in_zsh() {
     assert_eq!(stdout(&o), "_escsh_with_envs\n");
 }
 
+/// Types `escsh open sol<TAB>`, then on a fresh line `escsh env get
+/// sol<TAB>`, at an interactive zsh (in a pseudo-terminal, through zsh's
+/// zpty module): each line must become the one environment that starts
+/// with `sol`. The script is installed both ways the README gives: sourced
+/// after compinit, and as `_escsh` in $fpath (autoloaded at the first TAB;
+/// the second TAB checks the layer stays in place). `timeout` bounds the
+/// wait for a completion that never comes.
+#[test]
+fn zsh_completes_environment_names_at_its_prompt() {
+    if !tools::require("zsh") || !tools::require("timeout") {
+        return;
+    }
+    let h = home_with_envs();
+    h.write_env("solo/app/only", "values: {}\n");
+    let script = script(&h, "zsh");
+    let fpath = h.path().join("zfunc");
+    fs::create_dir(&fpath).unwrap();
+    fs::copy(&script, fpath.join("_escsh")).unwrap();
+    let program = r#"
+zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "PS1='> '; $1"
+zpty -w -n z $'escsh open sol\t'
+zpty -r z out '*open solo/app/only*' || exit 4
+zpty -w -n z $'\C-u'
+zpty -w -n z $'escsh env get sol\t'
+zpty -r z out '*get solo/app/only*' || exit 5
+zpty -d z
+print -r -- completed
+"#;
+    let sourced = format!(
+        "autoload -Uz compinit; compinit -u -D; source {}",
+        script.to_str().unwrap()
+    );
+    let autoloaded = format!(
+        "fpath=({} $fpath); autoload -Uz compinit; compinit -u -D",
+        fpath.to_str().unwrap()
+    );
+    for setup in [sourced, autoloaded] {
+        let o = shell(
+            &h,
+            "timeout",
+            &["60", "zsh", "-f", "-c", program, "zsh", &setup],
+        );
+        assert_code(&o, 0);
+        assert_eq!(stdout(&o), "completed\n", "{setup}");
+    }
+}
+
 /// elvish and nushell are not installed by .ci/run yet: when they are
 /// missing these tests skip loudly outside CI and return quietly under CI
 /// (not the failure a required tool would be).
@@ -228,20 +277,39 @@ fn elvish_script_loads_and_completes_environment_names() {
 }
 
 #[test]
-fn nu_script_loads_in_nushell() {
+fn nu_script_loads_in_nushell_with_env_completers() {
     if !optional_shell("nu", "--version", "npm install -g nushell") {
         return;
     }
     let h = home_with_envs();
     let script = script(&h, "nu");
+    // Nushell completes only at its interactive prompt: check that each
+    // command's first argument is declared with the store's completer,
+    // and run that completer's pipeline as nu would.
     let program = format!(
-        "source {}; scope commands | where name == 'escsh open' | length",
+        "source {}
+        let completer = {{|name|
+            scope commands | where name == $name | first | get signatures | values | first
+            | where parameter_type == positional | first | get completion
+        }}
+        ['escsh open' 'escsh run' 'escsh env get' 'escsh env edit' 'escsh env set' 'escsh env rm' 'escsh env init']
+        | each {{|c| print $'($c)=(do $completer $c);' }}
+        print (^escsh complete-envs | lines | to json --raw)",
         script.to_str().unwrap()
     );
     let o = shell(&h, "nu", &["--no-config-file", "-c", &program]);
     assert_code(&o, 0);
     assert_eq!(stderr(&o), "");
-    assert_eq!(stdout(&o).trim(), "1");
+    let out = stdout(&o);
+    for c in ["open", "run", "env get", "env edit", "env set", "env rm"] {
+        let line = format!("escsh {c}=nu-complete escsh envs;");
+        assert!(out.lines().any(|l| l == line), "{line}:\n{out}");
+    }
+    assert!(out.lines().any(|l| l == "escsh env init=;"), "{out}");
+    assert!(
+        out.contains(r#"["acme/app/dev","acme/app/prod","zeta/app/dev"]"#),
+        "{out}"
+    );
 }
 
 #[test]

@@ -246,7 +246,10 @@ _escsh_with_envs() {
     _escsh "$@"
 }
 
+# Autoloaded from $fpath as `_escsh` (compinit registered that name from
+# the #compdef line): register the layer for the next TAB, then complete.
 if [ "$funcstack[1]" = "_escsh" ]; then
+    compdef _escsh_with_envs escsh
     _escsh_with_envs "$@"
 else
     compdef _escsh_with_envs escsh
