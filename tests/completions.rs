@@ -105,6 +105,7 @@ fn bash_completes_environment_names_from_the_store() {
     }
     // Not where an environment goes: clap's completions as before.
     assert_eq!(lines(&bash_complete(&h, &script, "escsh op")), ["open"]);
+    assert_no_hidden_commands(&lines(&bash_complete(&h, &script, "escsh ")));
     let o = bash_complete(&h, &script, "escsh open -f ya");
     assert_eq!(lines(&o), ["yaml"]);
     let o = bash_complete(&h, &script, "escsh open acme/app/dev ac");
@@ -112,6 +113,23 @@ fn bash_completes_environment_names_from_the_store() {
     // `env init` names a new environment.
     let o = bash_complete(&h, &script, "escsh env init ac");
     assert!(!stdout(&o).contains("acme/"), "{}", stdout(&o));
+}
+
+/// The commands offered after `escsh `: the visible ones, not those the
+/// hook and the scripts run (`export`, `refresh`, `complete-envs`).
+fn assert_no_hidden_commands(offered: &[String]) {
+    for visible in ["open", "run", "env", "completions", "man"] {
+        assert!(
+            offered.iter().any(|o| o == visible),
+            "{visible}: {offered:?}"
+        );
+    }
+    for hidden in ["export", "refresh", "complete-envs"] {
+        assert!(
+            !offered.iter().any(|o| o == hidden),
+            "{hidden}: {offered:?}"
+        );
+    }
 }
 
 #[test]
@@ -157,6 +175,12 @@ fn fish_completes_environment_names_from_the_store() {
     }
     let o = fish_complete(&h, &script, "escsh open -f ac");
     assert!(!stdout(&o).contains("acme/"), "{}", stdout(&o));
+    let o = fish_complete(&h, &script, "escsh ");
+    let names: Vec<String> = lines(&o)
+        .iter()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    assert_no_hidden_commands(&names);
     let o = fish_complete(&h, &script, "escsh op");
     assert!(stdout(&o).starts_with("open\t"), "{}", stdout(&o));
     let o = fish_complete(&h, &script, "escsh env init ac");

@@ -17,8 +17,11 @@ use crate::cli::{Cli, CompletionShell};
 /// name has another id).
 const ENV_ARG: &str = "env";
 
+/// The command the scripts complete (and call back).
+const BIN: &str = "escsh";
+
 pub fn completions(shell: CompletionShell, out: &mut dyn Write) -> Result<()> {
-    let mut cmd = Cli::command();
+    let mut cmd = visible();
     let slots = EnvSlots::of(&cmd);
     let mut generated = Vec::new();
     match shell {
@@ -57,8 +60,24 @@ pub fn complete_envs(app: &App, prefix: &str, out: &mut dyn Write) -> Result<()>
     Ok(())
 }
 
+/// escsh's command line without its hidden commands (the hook's `export`
+/// and `refresh`, `complete-envs`): clap_complete offers hidden commands
+/// too. Only the top level has any, and no arguments of its own, so the
+/// rest is copied whole.
+fn visible() -> clap::Command {
+    let full = Cli::command();
+    let mut cmd = clap::Command::new(BIN)
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .subcommand_required(true);
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    cmd.subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
+}
+
 fn generate<G: clap_complete::Generator>(g: G, cmd: &mut clap::Command, buf: &mut Vec<u8>) {
-    clap_complete::generate(g, cmd, "escsh", buf);
+    clap_complete::generate(g, cmd, BIN, buf);
 }
 
 /// Where an environment name goes, read from the clap definition: the
@@ -333,6 +352,33 @@ mod tests {
             ["open", "run", "env get", "env edit", "env set", "env rm"]
         );
         assert_eq!(slots.value_options, ["--format", "-f"]);
+    }
+
+    #[test]
+    fn completions_offer_every_visible_command_and_no_hidden_one() {
+        let full = Cli::command();
+        assert_eq!(
+            full.get_arguments().count(),
+            0,
+            "top-level arguments to copy"
+        );
+        assert_eq!(full.get_name(), BIN);
+        let names = |c: &clap::Command| -> Vec<String> {
+            c.get_subcommands()
+                .map(|s| s.get_name().to_string())
+                .collect()
+        };
+        let expected: Vec<String> = full
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(|s| s.get_name().to_string())
+            .collect();
+        assert!(
+            expected.len() < names(&full).len(),
+            "no hidden command left?"
+        );
+        assert_eq!(names(&visible()), expected);
+        visible().debug_assert();
     }
 
     #[test]
