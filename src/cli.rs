@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 /// Pulumi ESC environments in your shell: per-project variables and
 /// short-lived cloud credentials.
@@ -50,6 +50,42 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Print escsh's version (as `--version` does).
     Version,
+    /// Print a completion script for SHELL (where it goes: see the README).
+    ///
+    /// bash: `escsh completions bash > ~/.local/share/bash-completion/completions/escsh`;
+    /// zsh: into a file `_escsh` in a directory of your $fpath; fish:
+    /// `escsh completions fish > ~/.config/fish/completions/escsh.fish`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `escsh man > ~/.local/share/man/man1/escsh.1`.
+    Man,
+    /// Print the store's environments that start with PREFIX, one a line
+    /// (the completion scripts call this; nothing is evaluated).
+    #[command(hide = true)]
+    CompleteEnvs(CompleteEnvsArgs),
+}
+
+/// The shells `escsh completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    /// Nushell.
+    Nu,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteEnvsArgs {
+    /// Only the references that start with this.
+    #[arg(default_value = "", allow_hyphen_values = true)]
+    pub prefix: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,6 +104,7 @@ pub struct ShellArgs {
 #[derive(Debug, Args)]
 pub struct DirArgs {
     /// A directory (or `.escrc` file); the current directory by default.
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub dir: Option<PathBuf>,
 }
 
@@ -133,7 +170,8 @@ pub struct RunArgs {
         required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true,
-        value_name = "COMMAND"
+        value_name = "COMMAND",
+        value_hint = ValueHint::CommandWithArguments
     )]
     pub command: Vec<OsString>,
 }
@@ -159,9 +197,13 @@ pub enum EnvCommand {
 
 #[derive(Debug, Args)]
 pub struct EnvInitArgs {
+    // Its id is not `env`: completions offer the stored environments for
+    // every positional `env`, and this one does not exist yet.
+    /// The new environment, `[org/][project/]env`.
+    #[arg(id = "new_env", value_name = "ENV")]
     pub env: String,
     /// Read the definition from this file (`-` for stdin).
-    #[arg(long, short)]
+    #[arg(long, short, value_hint = ValueHint::FilePath)]
     pub file: Option<PathBuf>,
     /// Save the definition even if it has errors.
     #[arg(long)]
@@ -170,6 +212,7 @@ pub struct EnvInitArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvGetArgs {
+    /// The environment, `[org/][project/]env`.
     pub env: String,
     /// Print only the value at this property path.
     pub path: Option<String>,
@@ -180,6 +223,7 @@ pub struct EnvGetArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvEditArgs {
+    /// The environment, `[org/][project/]env`.
     pub env: String,
     /// Save the edit even if it has errors or the stored definition changed meanwhile.
     #[arg(long)]
@@ -188,6 +232,7 @@ pub struct EnvEditArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvSetArgs {
+    /// The environment, `[org/][project/]env`.
     pub env: String,
     /// Where under `values`, e.g. `app.url` or `environmentVariables.FOO`.
     pub path: String,
@@ -207,6 +252,7 @@ pub struct EnvSetArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvRmArgs {
+    /// The environment, `[org/][project/]env`.
     pub env: String,
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short)]

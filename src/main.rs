@@ -33,9 +33,13 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    // Neither needs the store: they work with a broken ESCSH_HOME.
+    // None needs the store: they work with a broken ESCSH_HOME.
     match &cli.command {
         Command::Hook(args) => return commands::hook::hook(shell(args.shell)).map(|()| 0),
+        Command::Completions(args) => {
+            return commands::completions::completions(args.shell, &mut io::stdout()).map(|()| 0)
+        }
+        Command::Man => return commands::man::man(&mut io::stdout()).map(|()| 0),
         Command::Version => {
             writeln!(io::stdout(), "escsh {}", env!("CARGO_PKG_VERSION"))?;
             return Ok(0);
@@ -59,7 +63,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             EnvCommand::Rm(args) => commands::env_rm::rm(&app, &args),
         }
         .map(|()| 0),
-        Command::Hook(_) | Command::Version => Ok(0),
+        Command::Hook(_) | Command::Version | Command::Completions(_) | Command::Man => Ok(0),
+        Command::CompleteEnvs(args) => {
+            commands::completions::complete_envs(&app, &args.prefix, &mut out).map(|()| 0)
+        }
         Command::Export(args) => commands::export::export(&app, shell(args.shell)).map(|()| 0),
         Command::Allow(args) => commands::allow::allow(&app, args.dir.as_deref()).map(|()| 0),
         Command::Deny(args) => commands::deny::deny(&app, args.dir.as_deref()).map(|()| 0),

@@ -2,6 +2,7 @@
 //! parsing references, and opening (evaluating) an environment.
 
 pub mod allow;
+pub mod completions;
 pub mod deny;
 pub mod env_edit;
 pub mod env_get;
@@ -11,6 +12,7 @@ pub mod env_rm;
 pub mod env_set;
 pub mod export;
 pub mod hook;
+pub mod man;
 pub mod open;
 pub mod opener;
 pub mod refresh;
