@@ -378,16 +378,9 @@ fn hard_core_limit() -> String {
     }
 }
 
-/// escsh holds the secrets: its core limit is 0 while the command it runs
-/// gets the user's own limit back.
-#[test]
-fn core_dumps_are_off_in_escsh_and_the_command_keeps_the_users_limit() {
-    let user_limit = hard_core_limit();
-    if user_limit == "0" {
-        eprintln!("*** SKIPPED: the hard core limit is 0 here; nothing to restore ***");
-        return;
-    }
-    let h = app();
+/// `escsh run app -- sleep` in `cwd`, with core dumps allowed as far as the
+/// user's limits go; returns escsh and the command's pid once it runs.
+fn sleeping_run(h: &Home, cwd: &Path) -> (std::process::Child, libc::pid_t) {
     let ready = h.path().join("ready");
     let mut cmd = h.cmd();
     cmd.args([
@@ -399,10 +392,24 @@ fn core_dumps_are_off_in_escsh_and_the_command_keeps_the_users_limit() {
         "echo $$$$ > \"$READY\"; exec sleep 30",
     ])
     .env("READY", &ready)
-    .current_dir(h.path());
+    .current_dir(cwd);
     allow_cores(&mut cmd);
-    let mut escsh = cmd.spawn().unwrap();
-    let child: libc::pid_t = wait_for_file(&ready).parse().unwrap();
+    let escsh = cmd.spawn().unwrap();
+    let child = wait_for_file(&ready).parse().unwrap();
+    (escsh, child)
+}
+
+/// escsh holds the secrets: its core limit is 0 while the command it runs
+/// gets the user's own limit back.
+#[test]
+fn core_dumps_are_off_in_escsh_and_the_command_keeps_the_users_limit() {
+    let user_limit = hard_core_limit();
+    if user_limit == "0" {
+        eprintln!("*** SKIPPED: the hard core limit is 0 here; nothing to restore ***");
+        return;
+    }
+    let h = app();
+    let (mut escsh, child) = sleeping_run(&h, h.path());
     let escsh_limit = core_limit(escsh.id() as libc::pid_t);
     let child_limit = core_limit(child);
     unsafe { libc::kill(escsh.id() as libc::pid_t, libc::SIGTERM) };
@@ -417,21 +424,7 @@ fn core_dumps_are_off_in_escsh_and_the_command_keeps_the_users_limit() {
 fn an_aborted_escsh_writes_no_core_file() {
     let h = app();
     let cwd = tempfile::tempdir().unwrap();
-    let ready = h.path().join("ready");
-    let mut cmd = h.cmd();
-    cmd.args([
-        "run",
-        "app",
-        "--",
-        "sh",
-        "-c",
-        "echo $$$$ > \"$READY\"; exec sleep 30",
-    ])
-    .env("READY", &ready)
-    .current_dir(cwd.path());
-    allow_cores(&mut cmd);
-    let mut escsh = cmd.spawn().unwrap();
-    let child: libc::pid_t = wait_for_file(&ready).parse().unwrap();
+    let (mut escsh, child) = sleeping_run(&h, cwd.path());
     unsafe { libc::kill(escsh.id() as libc::pid_t, libc::SIGABRT) };
     let status = escsh.wait().unwrap();
     // The orphaned command is the test's to end.
