@@ -254,22 +254,9 @@ print -r -- completed
     }
 }
 
-/// elvish and nushell are not installed by .ci/run yet: when they are
-/// missing these tests skip loudly outside CI and return quietly under CI
-/// (not the failure a required tool would be).
-fn optional_shell(program: &str, version_flag: &str, hint: &str) -> bool {
-    if tools::runs(program, &[version_flag]) {
-        return true;
-    }
-    if !tools::in_ci() {
-        tools::skip(program, hint);
-    }
-    false
-}
-
 #[test]
 fn elvish_script_loads_and_completes_environment_names() {
-    if !optional_shell("elvish", "-version", "apt-get install elvish") {
+    if !tools::require_with("elvish", &["-version"], "apt-get install elvish") {
         return;
     }
     let h = home_with_envs();
@@ -302,7 +289,7 @@ fn elvish_script_loads_and_completes_environment_names() {
 
 #[test]
 fn nu_script_loads_in_nushell_with_env_completers() {
-    if !optional_shell("nu", "--version", "npm install -g nushell") {
+    if !tools::require_with("nu", &["--version"], "npm install -g nushell") {
         return;
     }
     let h = home_with_envs();
