@@ -9,8 +9,8 @@ use anyhow::{Context as _, Result};
 use super::opener::HookOpener;
 use super::App;
 use crate::hook::diff::Change;
-use crate::hook::export::{self, Inputs};
-use crate::hook::state::{Fingerprinter, VAR as STATE_VAR};
+use crate::hook::export::{self, Inputs, Loaded};
+use crate::hook::state::Fingerprinter;
 use crate::shell::{protocol, Shell};
 
 /// Prints nothing on stdout when it fails, so a shell never gets half a change.
@@ -26,7 +26,8 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
     let env = |name: &str| snapshot.get(name).cloned();
     let shell_prev = std::env::var(protocol::PREV_ENV).ok();
     let fingerprinter = Fingerprinter::load(app.paths.data_dir())?;
-    use_pristine_environment(app, &env, shell_prev.as_deref(), &fingerprinter);
+    let loaded = Loaded::read(&app.paths, &env, shell_prev.as_deref(), &fingerprinter);
+    use_pristine_environment(&env, &loaded, &fingerprinter);
     let inputs = Inputs {
         paths: &app.paths,
         shell,
@@ -34,7 +35,7 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
         cwd,
         pwd,
         env: &env,
-        shell_prev,
+        loaded: &loaded,
         fingerprinter: &fingerprinter,
         stamp: std::env::var_os(protocol::STAMP_ENV)
             .filter(|s| !s.is_empty())
@@ -58,16 +59,11 @@ pub fn export(app: &App, shell: Shell) -> Result<()> {
 /// `assumeRole` takes its source credentials from there, not from the
 /// credentials escsh exported for another project.
 fn use_pristine_environment(
-    app: &App,
     env: &dyn Fn(&str) -> Option<Vec<u8>>,
-    shell_prev: Option<&str>,
+    loaded: &Loaded,
     fp: &Fingerprinter,
 ) {
-    let Some(state) = env(STATE_VAR).and_then(|s| export::decode_state(&app.paths, &s)) else {
-        return;
-    };
-    let prev = export::kept_values(&app.paths, &state, shell_prev, fp);
-    let undo = crate::hook::diff::apply(env, &state, &prev, None, fp);
+    let undo = crate::hook::diff::apply(env, &loaded.state, &loaded.prev, None, fp);
     for change in undo.changes {
         match change {
             Change::Set(name, value) => {

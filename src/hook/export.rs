@@ -29,8 +29,8 @@ pub struct Inputs<'a> {
     /// What the shell calls this directory (`$PWD`), for its own comparisons.
     pub pwd: String,
     pub env: &'a dyn Fn(&str) -> Option<Vec<u8>>,
-    /// `__ESCSH_PREV`: values the shell kept for escsh.
-    pub shell_prev: Option<String>,
+    /// What escsh loaded into this shell, as [`Loaded::read`] found it.
+    pub loaded: &'a Loaded,
     /// `__ESCSH_STAMP`: this shell's stamp file, once it has one.
     pub stamp: Option<PathBuf>,
     pub fingerprinter: &'a Fingerprinter,
@@ -57,7 +57,7 @@ fn kept_dir(paths: &Paths) -> PathBuf {
 
 /// The values variables had before escsh set them: what the shell kept in
 /// `__escsh_prev`, else (a child shell) the private record `state` names.
-pub fn kept_values(
+fn kept_values(
     paths: &Paths,
     state: &State,
     shell_prev: Option<&str>,
@@ -113,18 +113,51 @@ pub fn decode_state(paths: &Paths, text: &[u8]) -> Option<State> {
     State::decode(&String::from_utf8_lossy(text), &states_dir(paths))
 }
 
+/// What escsh loaded into a shell, decoded once per export: its
+/// `ESCSH_STATE` and the values its variables had before.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub state: State,
+    pub prev: BTreeMap<String, Vec<u8>>,
+    /// Said when `ESCSH_STATE` was there but could not be used.
+    pub unreadable: bool,
+}
+
+impl Loaded {
+    /// From the shell's variables (`env`) and `__ESCSH_PREV` (`shell_prev`).
+    pub fn read(
+        paths: &Paths,
+        env: &dyn Fn(&str) -> Option<Vec<u8>>,
+        shell_prev: Option<&str>,
+        fp: &Fingerprinter,
+    ) -> Loaded {
+        let Some(raw) = env(STATE_VAR) else {
+            return Loaded::default();
+        };
+        let Some(state) = decode_state(paths, &raw) else {
+            return Loaded {
+                unreadable: true,
+                ..Loaded::default()
+            };
+        };
+        let prev = kept_values(paths, &state, shell_prev, fp);
+        Loaded {
+            state,
+            prev,
+            unreadable: false,
+        }
+    }
+}
+
 pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
     let env = inputs.env;
     let mut messages = Vec::new();
-    let state = match env(STATE_VAR) {
-        None => State::default(),
-        Some(raw) => decode_state(inputs.paths, &raw).unwrap_or_else(|| {
-            messages.push(format!(
-                "ignoring {STATE_VAR}: written by another version of escsh, or its record is gone"
-            ));
-            State::default()
-        }),
-    };
+    if inputs.loaded.unreadable {
+        messages.push(format!(
+            "ignoring {STATE_VAR}: written by another version of escsh, or its record is gone"
+        ));
+    }
+    let state = &inputs.loaded.state;
     let mut next = state.clone();
     let mut once = Once::default();
     let decision = decide::decide(
@@ -142,16 +175,10 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
         PathBuf::new()
     });
     messages.extend(once.settle(&mut next));
-    let shell_prev = kept_values(
-        inputs.paths,
-        &state,
-        inputs.shell_prev.as_deref(),
-        inputs.fingerprinter,
-    );
     let mut outcome = diff::apply(
         env,
-        &state,
-        &shell_prev,
+        state,
+        &inputs.loaded.prev,
         decision.desired.as_ref(),
         inputs.fingerprinter,
     );
@@ -161,7 +188,7 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
     outcome.state.kept = keep_values(inputs.paths, &outcome.shell_prev, inputs.fingerprinter)?;
     let script = render(inputs, &outcome, &decision, &stamp)?;
     // Said only now that the change is certain to be handed to the shell.
-    messages.extend(transition_messages(&state, &outcome, &decision));
+    messages.extend(transition_messages(state, &outcome, &decision));
     messages.extend(outcome.notes.iter().cloned());
     Ok(Export { script, messages })
 }
@@ -399,7 +426,7 @@ mod tests {
             cwd: cwd.to_path_buf(),
             pwd: cwd.display().to_string(),
             env: &env,
-            shell_prev: None,
+            loaded: &Loaded::default(),
             stamp: None,
             fingerprinter: &Fingerprinter::load(paths.data_dir()).unwrap(),
         };
