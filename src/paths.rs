@@ -225,9 +225,14 @@ impl Paths {
         self.data.join("trust")
     }
 
-    /// The per-user key of [`crate::hook::fingerprint::Fingerprinter`].
-    pub fn fingerprint_key(&self) -> PathBuf {
-        self.data.join("fingerprint.key")
+    /// Records of large `ESCSH_STATE`s, named by their hash.
+    pub fn states_dir(&self) -> PathBuf {
+        self.runtime.join("states")
+    }
+
+    /// Previous values kept for child shells, named by a keyed hash.
+    pub fn kept_dir(&self) -> PathBuf {
+        self.runtime.join("kept")
     }
 
     /// Messages for the directories refused as not private (already

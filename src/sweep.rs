@@ -108,8 +108,8 @@ pub fn sweep(paths: &Paths, now: i64) {
     sweep_stamps(&paths.stamps_dir(), now);
     sweep_expired_entries(paths, now);
     sweep_hook_files(paths, now);
-    for dir in ["states", "kept"] {
-        sweep_unused(&paths.runtime_dir().join(dir), RECORD_AGE, now);
+    for dir in [paths.states_dir(), paths.kept_dir()] {
+        sweep_unused(&dir, RECORD_AGE, now);
     }
 }
 

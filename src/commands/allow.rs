@@ -17,7 +17,7 @@ pub fn allow(app: &App, dir: Option<&Path>) -> Result<()> {
             project.rc.path.display()
         )
     })?;
-    TrustStore::new(app.paths.data_dir())
+    TrustStore::new(&app.paths.trust_dir())
         .allow(&project.rc, definition.as_deref())
         .context("recording the allow")?;
     super::bump_generation_or_warn(app);

@@ -18,7 +18,7 @@ pub fn deny(app: &App, dir: Option<&Path>) -> Result<()> {
             ProjectError::Parse(p) => p.path.into(),
         },
     };
-    TrustStore::new(app.paths.data_dir())
+    TrustStore::new(&app.paths.trust_dir())
         .deny(&path)
         .context("recording the deny")?;
     // Shells watch the deny record too: it takes effect without this.

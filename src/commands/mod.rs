@@ -306,7 +306,7 @@ fn start_dir(dir: Option<&std::path::Path>) -> Result<std::path::PathBuf> {
 /// The project's own definition, as checked, if the project is allowed.
 pub fn allowed_definition(app: &App, project: &Project) -> Result<Option<Vec<u8>>> {
     use crate::hook::project::Standing;
-    let trust = crate::hook::trust::TrustStore::new(app.paths.data_dir());
+    let trust = crate::hook::trust::TrustStore::new(&app.paths.trust_dir());
     let shown = printable::line(&project.rc.path.display().to_string()).into_owned();
     match project.standing(&trust)? {
         Standing::Allowed { definition } => Ok(definition),

@@ -22,11 +22,11 @@ pub fn refresh(app: &App, rc_path: &Path) -> Result<()> {
     // edited or denied since the hook started this refresh.
     let project = Project::at(rc_path)?;
     let Standing::Allowed { definition } =
-        project.standing(&TrustStore::new(app.paths.data_dir()))?
+        project.standing(&TrustStore::new(&app.paths.trust_dir()))?
     else {
         return Ok(());
     };
-    let cache = Cache::new(app.paths.runtime_dir());
+    let cache = Cache::new(&app.paths.opened_dir());
     let key = project.cache_key();
     let Some(_lock) = cache.try_lock(&key)? else {
         return Ok(());

@@ -11,7 +11,7 @@ use crate::hook::decide::Opener;
 pub fn reload(app: &App) -> Result<()> {
     let project = super::project_for(None)?;
     let definition = super::allowed_definition(app, &project)?;
-    let cache = Cache::new(app.paths.runtime_dir());
+    let cache = Cache::new(&app.paths.opened_dir());
     let key = project.cache_key();
     let _lock = cache.lock(&key)?;
     let entry = HookOpener { app }

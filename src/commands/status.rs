@@ -71,7 +71,7 @@ pub fn status(app: &App, json: bool) -> Result<()> {
 fn describe(app: &App, project: &Project, now: i64, report: &mut Map<String, Json>) {
     report.insert("escrc".into(), project.rc.path.display().to_string().into());
     report.insert("target".into(), project.target_name().into());
-    let trust = match project.standing(&TrustStore::new(app.paths.data_dir())) {
+    let trust = match project.standing(&TrustStore::new(&app.paths.trust_dir())) {
         Ok(Standing::Allowed { .. }) => Trust::Allowed,
         Ok(Standing::Denied) => Trust::Denied,
         Ok(Standing::NotAllowed { .. }) => Trust::NotAllowed,
@@ -84,7 +84,7 @@ fn describe(app: &App, project: &Project, now: i64, report: &mut Map<String, Jso
         "trust".into(),
         serde_json::to_value(trust).unwrap_or(Json::Null),
     );
-    let Some(entry) = Cache::new(app.paths.runtime_dir()).read(&project.cache_key()) else {
+    let Some(entry) = Cache::new(&app.paths.opened_dir()).read(&project.cache_key()) else {
         return;
     };
     if entry.unopened {

@@ -99,10 +99,10 @@ pub struct Cache {
 pub struct Lock(#[allow(dead_code)] File);
 
 impl Cache {
-    /// `runtime_dir` is escsh's private runtime directory.
-    pub fn new(runtime_dir: &Path) -> Cache {
+    /// `dir` is the cache, [`crate::paths::Paths::opened_dir`] (private).
+    pub fn new(dir: &Path) -> Cache {
         Cache {
-            dir: runtime_dir.join("opened"),
+            dir: dir.to_path_buf(),
         }
     }
 

@@ -163,7 +163,7 @@ fn trusted_definition(
     messages: &mut Vec<String>,
     once: &mut Once,
 ) -> Option<Option<Vec<u8>>> {
-    let trust = TrustStore::new(paths.data_dir());
+    let trust = TrustStore::new(&paths.trust_dir());
     // allow and deny also bump the generation file; watching the records
     // makes them take effect when that file cannot be written.
     d.watch.extend(trust.records(&project.rc));
@@ -211,7 +211,7 @@ fn obtain(
     now: i64,
     opener: &dyn Opener,
 ) -> Result<Entry, (Failed, i64)> {
-    let cache = Cache::new(paths.runtime_dir());
+    let cache = Cache::new(&paths.opened_dir());
     let key = project.cache_key();
     let held = project.held(definition);
     let usable = |e: Entry| -> Option<Result<Entry, (Failed, i64)>> {

@@ -44,17 +44,6 @@ pub struct Export {
     pub messages: Vec<String>,
 }
 
-/// Where records of large states go (see [`State::encode`]).
-pub fn states_dir(paths: &Paths) -> PathBuf {
-    paths.runtime_dir().join("states")
-}
-
-/// Where previous values are kept for child shells: private files named
-/// by a keyed hash of their content (so the name reveals nothing).
-fn kept_dir(paths: &Paths) -> PathBuf {
-    paths.runtime_dir().join("kept")
-}
-
 /// The values variables had before escsh set them: what the shell kept in
 /// `__escsh_prev`, else (a child shell) the private record `state` names.
 fn kept_values(
@@ -73,7 +62,7 @@ fn kept_values(
     else {
         return BTreeMap::new();
     };
-    let Ok(bytes) = fsutil::read_checked(&kept_dir(paths).join(id), 16 << 20, Trusting::Private)
+    let Ok(bytes) = fsutil::read_checked(&paths.kept_dir().join(id), 16 << 20, Trusting::Private)
     else {
         return BTreeMap::new();
     };
@@ -94,7 +83,7 @@ fn keep_values(
     }
     let text = encode_prev(kept);
     let id = fp.of(KEPT_RECORD, text.as_bytes());
-    let file = kept_dir(paths).join(&id);
+    let file = paths.kept_dir().join(&id);
     // Touched when reused, so the sweeper sees it is in use.
     let touched = std::fs::File::options()
         .write(true)
@@ -110,7 +99,7 @@ fn keep_values(
 /// The state a shell's `ESCSH_STATE` text stands for; a foreign or damaged
 /// one is `None`.
 pub fn decode_state(paths: &Paths, text: &[u8]) -> Option<State> {
-    State::decode(&String::from_utf8_lossy(text), &states_dir(paths))
+    State::decode(&String::from_utf8_lossy(text), &paths.states_dir())
 }
 
 /// What escsh loaded into a shell, decoded once per export: its
@@ -321,7 +310,7 @@ fn render(
         lines.push(sh.unset(STATE_VAR)?);
         String::new()
     } else {
-        let encoded = out.state.encode(&states_dir(inputs.paths))?;
+        let encoded = out.state.encode(&inputs.paths.states_dir())?;
         lines.push(sh.export(STATE_VAR, encoded.as_bytes())?);
         encoded
     };
@@ -411,7 +400,7 @@ mod tests {
         std::fs::create_dir_all(&proj).unwrap();
         std::fs::write(proj.join(".escrc"), escrc).unwrap();
         let found = rc::find(&proj).unwrap().unwrap();
-        TrustStore::new(paths.data_dir())
+        TrustStore::new(&paths.trust_dir())
             .allow(&found, None)
             .unwrap();
         (home, paths, proj)

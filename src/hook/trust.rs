@@ -45,10 +45,10 @@ const RECORD_VERSION: &str = "escsh-allow-2";
 const MAX_RECORD: u64 = 8 * 1024;
 
 impl TrustStore {
-    /// `dir` is escsh's data directory; records live below `trust/`.
-    pub fn new(data_dir: &Path) -> TrustStore {
+    /// `dir` is the trust store, [`crate::paths::Paths::trust_dir`].
+    pub fn new(dir: &Path) -> TrustStore {
         TrustStore {
-            dir: data_dir.join("trust"),
+            dir: dir.to_path_buf(),
         }
     }
 
