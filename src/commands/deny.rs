@@ -13,10 +13,7 @@ pub fn deny(app: &App, dir: Option<&Path>) -> Result<()> {
     // Even an `.escrc` that cannot be parsed or read can be denied.
     let path = match super::project_for(dir) {
         Ok(p) => p.rc.path,
-        Err(e) => match e.downcast::<ProjectError>()? {
-            ProjectError::Bad(b) => b.path,
-            ProjectError::Parse(p) => p.path.into(),
-        },
+        Err(e) => e.downcast::<ProjectError>()?.path(),
     };
     TrustStore::new(&app.paths.trust_dir())
         .deny(&path)

@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json};
 use super::App;
 use crate::hook::cache::Cache;
 use crate::hook::export;
-use crate::hook::project::{Project, ProjectError, Standing};
+use crate::hook::project::{Project, Standing};
 use crate::hook::state::VAR as STATE_VAR;
 use crate::hook::trust::{Trust, TrustStore};
 use crate::printable;
@@ -22,11 +22,7 @@ pub fn status(app: &App, json: bool) -> Result<()> {
             report.insert("escrc".into(), Json::Null);
         }
         Some(Err(e)) => {
-            let path = match &e {
-                ProjectError::Bad(b) => b.path.display().to_string(),
-                ProjectError::Parse(p) => p.path.clone(),
-            };
-            report.insert("escrc".into(), path.into());
+            report.insert("escrc".into(), e.path().display().to_string().into());
             report.insert("error".into(), e.to_string().into());
         }
         Some(Ok(project)) => describe(app, &project, now, &mut report),
@@ -96,7 +92,7 @@ fn describe(app: &App, project: &Project, now: i64, report: &mut Map<String, Jso
     if let Some(expires) = entry.expires_at {
         report.insert("expires".into(), time::rfc3339(expires).into());
         report.insert("timeLeft".into(), time::span(expires - now).into());
-        let margin = project.settings.refresh.map(|d| d.as_secs() as i64);
+        let margin = project.settings.refresh_margin();
         let next = entry.refresh_at(margin).map(|at| match &entry.failure {
             Some(f) if f.retry_at > at => f.retry_at,
             _ => at,

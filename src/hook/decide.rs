@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::cache::{Cache, Entry, Failure, Source};
 use super::diff::Desired;
 use super::guard;
-use super::project::{candidates, Project, ProjectError, Standing};
+use super::project::{candidates, Project, Standing};
 use super::state::State;
 use super::trust::{sha256_hex, TrustStore};
 use crate::paths::Paths;
@@ -100,8 +100,7 @@ pub fn decide(
     };
     let rc_path = match &project {
         Ok(p) => p.rc.path.clone(),
-        Err(ProjectError::Bad(b)) => b.path.clone(),
-        Err(ProjectError::Parse(e)) => PathBuf::from(&e.path),
+        Err(e) => e.path(),
     };
     enter(state, &rc_path);
     d.watch.extend(candidates(cwd, rc_path.parent()));
@@ -283,7 +282,7 @@ fn schedule(
     d: &mut Decision,
     once: &mut Once,
 ) {
-    let margin = project.settings.refresh.map(|d| d.as_secs() as i64);
+    let margin = project.settings.refresh_margin();
     let backing_off = entry.failure.as_ref().is_some_and(|f| f.retry_at > now);
     if let Some(f) = &entry.failure {
         once.say(format!("refreshing {} failed: {}", entry.target, f.message));

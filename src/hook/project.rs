@@ -11,9 +11,6 @@ use super::rc::{self, BadRc, RcError, RcFile, Settings, Target};
 use super::trust::{sha256_hex, RcTrust, TrustStore};
 use crate::fsutil::{self, ReadError, Trusting};
 
-/// A definition kept in a project is at most what the language reads.
-const MAX_DEFINITION: u64 = crate::lang::syntax::MAX_SIZE as u64;
-
 #[derive(Debug)]
 pub struct Project {
     pub rc: RcFile,
@@ -26,6 +23,16 @@ pub enum ProjectError {
     Bad(#[from] BadRc),
     #[error(transparent)]
     Parse(#[from] RcError),
+}
+
+impl ProjectError {
+    /// The `.escrc` that is in error (it still applies to its directory).
+    pub fn path(&self) -> PathBuf {
+        match self {
+            ProjectError::Bad(b) => b.path.clone(),
+            ProjectError::Parse(p) => PathBuf::from(&p.path),
+        }
+    }
 }
 
 /// The answer of [`Project::standing`].
@@ -94,7 +101,7 @@ impl Project {
     /// the size limit, opened without blocking).
     pub fn read_definition(&self) -> Result<Option<Vec<u8>>, ReadError> {
         self.definition_path()
-            .map(|p| fsutil::read_checked(p, MAX_DEFINITION, Trusting::Any))
+            .map(|p| fsutil::read_checked(p, crate::store::MAX_DEFINITION, Trusting::Any))
             .transpose()
     }
 
@@ -130,12 +137,6 @@ impl Project {
             (Some(p), Some(bytes)) => vec![Source::read_as(p, Some(bytes))],
             _ => Vec::new(),
         }
-    }
-
-    /// Directories between `cwd` and this project where a nearer `.escrc`
-    /// could appear.
-    pub fn dir(&self) -> &Path {
-        self.rc.dir()
     }
 }
 

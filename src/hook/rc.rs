@@ -60,6 +60,13 @@ pub struct Settings {
     pub unsafe_vars: Vec<String>,
 }
 
+impl Settings {
+    /// The refresh margin in seconds, `None` for the default.
+    pub fn refresh_margin(&self) -> Option<i64> {
+        self.refresh.map(|d| d.as_secs() as i64)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// An environment reference, resolved in the store.

@@ -55,8 +55,7 @@ impl LocalStore {
 impl Store for LocalStore {
     fn read(&self, env: &EnvRef) -> Result<Vec<u8>, StoreError> {
         let path = self.path(env);
-        let limit = crate::lang::syntax::MAX_SIZE as u64;
-        fsutil::read_checked(&path, limit, fsutil::Trusting::Any).map_err(|e| {
+        fsutil::read_checked(&path, super::MAX_DEFINITION, fsutil::Trusting::Any).map_err(|e| {
             if e.is_not_found() {
                 self.not_found(env)
             } else {

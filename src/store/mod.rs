@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use crate::lang::{LoadError, Loader};
 use crate::reference::EnvRef;
 
+/// The largest definition read (the language's own input limit), checked
+/// before reading: store definitions, imports and project definitions.
+pub const MAX_DEFINITION: u64 = crate::lang::syntax::MAX_SIZE as u64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("environment {reference} not found ({location}); create it with `escsh env init {reference}`")]
@@ -151,8 +155,8 @@ impl Source {
 
     /// The source `path` as it is now.
     pub fn current(path: &Path) -> Source {
-        let limit = crate::lang::syntax::MAX_SIZE as u64;
-        let bytes = crate::fsutil::read_checked(path, limit, crate::fsutil::Trusting::Any).ok();
+        let bytes =
+            crate::fsutil::read_checked(path, MAX_DEFINITION, crate::fsutil::Trusting::Any).ok();
         Source::read_as(path, bytes.as_deref())
     }
 }
