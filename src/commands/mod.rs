@@ -196,21 +196,25 @@ impl App {
             .iter()
             .map(|p| Source::read_as(p, read.as_ref().ok().map(Vec::as_slice)))
             .collect();
-        let loader = StoreLoader::new(self.store.as_ref(), &env.org);
+        let recording = Recording::new(StoreLoader::new(self.store.as_ref(), &env.org));
         let bytes = match read {
             Ok(b) => b,
             Err(e) => {
                 return Recorded {
                     evaluated: Err(e),
                     sources,
-                    locate: self.locator(&loader, &env.short_name(), location, &[]),
+                    locate: self.locator(recording.loader(), &env.short_name(), location, &[]),
                 }
             }
         };
-        let recording = Recording::new(StoreLoader::new(self.store.as_ref(), &env.org));
         let evaluated = self.evaluate_with(&env.short_name(), env, &bytes, &recording);
+        let locate = self.locator(
+            recording.loader(),
+            &env.short_name(),
+            location,
+            &evaluated.diagnostics,
+        );
         sources.extend(recording.into_sources());
-        let locate = self.locator(&loader, &env.short_name(), location, &evaluated.diagnostics);
         Recorded {
             evaluated: Ok(evaluated),
             sources,
@@ -228,10 +232,14 @@ impl App {
         let recording =
             Recording::new(StoreLoader::orgless(self.store.as_ref(), &self.default_org));
         let evaluated = self.evaluate_with(&name, &env, bytes, &recording);
+        let locate = self.locator(
+            recording.loader(),
+            &name,
+            name.clone(),
+            &evaluated.diagnostics,
+        );
         let mut sources = vec![Source::read_as(path, Some(bytes))];
         sources.extend(recording.into_sources());
-        let loader = StoreLoader::orgless(self.store.as_ref(), &self.default_org);
-        let locate = self.locator(&loader, &name, name.clone(), &evaluated.diagnostics);
         Recorded {
             evaluated: Ok(evaluated),
             sources,

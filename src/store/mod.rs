@@ -177,6 +177,11 @@ impl<'a> Recording<'a> {
         }
     }
 
+    /// The loader it records for (to name locations).
+    pub fn loader(&self) -> &StoreLoader<'a> {
+        &self.inner
+    }
+
     /// The definitions read, in order, as they were read.
     pub fn into_sources(self) -> Vec<Source> {
         self.read.into_inner()
