@@ -38,6 +38,11 @@ fn said_count(s: &Session, needle: &str) -> usize {
     said(s).iter().filter(|l| l.contains(needle)).count()
 }
 
+/// escsh said `needle` exactly `times` times.
+fn assert_said(s: &Session, needle: &str, times: usize) {
+    assert_eq!(said_count(s, needle), times, "{needle}\n{}", s.dump());
+}
+
 /// Item 2: An `.escrc` that is a symlink to another project's allowed `.escrc`
 /// is a new file: it needs its own allow, and then loads.
 fn symlinked_escrc_needs_its_own_allow(sh: Sh) {
@@ -64,14 +69,10 @@ fn symlinked_escrc_needs_its_own_allow(sh: Sh) {
         return;
     };
     assert_eq!(s.line("linked"), "FOO=<unset>", "{}", s.dump());
-    assert_eq!(
-        said_count(
-            &s,
-            &format!("{}/.escrc (app/dev) is not allowed", b.display())
-        ),
+    assert_said(
+        &s,
+        &format!("{}/.escrc (app/dev) is not allowed", b.display()),
         1,
-        "{}",
-        s.dump()
     );
     assert_eq!(s.line("allowed"), "FOO=bar", "{}", s.dump());
     assert_eq!(s.line("target"), "FOO=bar", "{}", s.dump());
@@ -103,24 +104,13 @@ fn nothing_is_read_before_trust(sh: Sh) {
         return;
     };
     assert_eq!(s.line("done"), "ESCSH_ENV=<unset>", "{}", s.dump());
-    assert_eq!(
-        said_count(&s, "(/dev/zero) is not allowed"),
+    assert_said(&s, "(/dev/zero) is not allowed", 1);
+    assert_said(
+        &s,
+        &format!("({}/def.yaml) is not allowed", fifo.display()),
         1,
-        "{}",
-        s.dump()
     );
-    assert_eq!(
-        said_count(&s, &format!("({}/def.yaml) is not allowed", fifo.display())),
-        1,
-        "{}",
-        s.dump()
-    );
-    assert_eq!(
-        said_count(&s, "is not a regular file (a FIFO)"),
-        1,
-        "{}",
-        s.dump()
-    );
+    assert_said(&s, "is not a regular file (a FIFO)", 1);
 }
 
 /// Item 4: An allowed environment cannot set what runs code in the shell or the
@@ -311,17 +301,13 @@ fn errors_are_shown_and_fixes_picked_up(sh: Sh) {
     assert_eq!(s.line("missing"), "FOO=<unset>", "{}", s.dump());
     assert_eq!(s.line("broken"), "FOO=<unset>", "{}", s.dump());
     assert_eq!(s.line("fixed"), "FOO=bar", "{}", s.dump());
-    assert_eq!(
-        said_count(
-            &s,
-            &format!(
-                "cannot load app/dev: environment local/app/dev not found ({})",
-                def.display()
-            )
+    assert_said(
+        &s,
+        &format!(
+            "cannot load app/dev: environment local/app/dev not found ({})",
+            def.display()
         ),
         1,
-        "{}",
-        s.dump()
     );
     let located = format!("cannot load app/dev: {}:4:", def.display());
     assert_eq!(
@@ -339,7 +325,7 @@ fn errors_are_shown_and_fixes_picked_up(sh: Sh) {
         serde_json::from_str(&fs::read_to_string(&status).unwrap()).unwrap();
     let err = status["loadError"].as_str().unwrap_or_default();
     assert!(err.contains(&format!("{}:4:", def.display())), "{status}");
-    assert_eq!(said_count(&s, "loading app/dev (+FOO)"), 1, "{}", s.dump());
+    assert_said(&s, "loading app/dev (+FOO)", 1);
 }
 
 /// Items 21, 22: A project's own definition imports `org/project/env`; paths are
@@ -376,20 +362,10 @@ fn project_definitions_import_other_orgs(sh: Sh) {
     };
     assert_eq!(s.line("in"), "FOO=from-acme NEW=n", "{}", s.dump());
     let name = proj.join("env/dev.yaml").display().to_string();
-    assert_eq!(
-        said_count(&s, &format!("loading {name} (~FOO +NEW)")),
-        1,
-        "{}",
-        s.dump()
-    );
+    assert_said(&s, &format!("loading {name} (~FOO +NEW)"), 1);
     assert!(!s.stderr.contains("/./"), "{}", s.dump());
-    assert_eq!(said_count(&s, "defaultOrg, `local`"), 1, "{}", s.dump());
-    assert_eq!(
-        said_count(&s, "loading app/empty (no variables)"),
-        1,
-        "{}",
-        s.dump()
-    );
+    assert_said(&s, "defaultOrg, `local`", 1);
+    assert_said(&s, "loading app/empty (no variables)", 1);
 }
 
 /// Item 16: `deny` takes effect in a loaded shell even when the generation file
@@ -445,7 +421,7 @@ fn deny_without_generation_and_unwritable_runtime(sh: Sh) {
         "the error names the path\n{}",
         s.dump()
     );
-    assert_eq!(said_count(&s, "loading"), 0, "{}", s.dump());
+    assert_said(&s, "loading", 0);
 }
 
 /// Item 14: a value over the kernel's per-string limit (or variables over
@@ -485,16 +461,12 @@ fn oversized_values_are_refused_and_nothing_applied(sh: Sh) {
     assert_eq!(s.line("big"), "FOO=<unset>", "{}", s.dump());
     assert_eq!(s.line("many"), "FOO=<unset>", "{}", s.dump());
     assert_eq!(s.line("exec"), "works", "{}", s.dump());
-    assert_eq!(
-        said_count(
-            &s,
-            "cannot load app/big: environment variable HUGE is 204806 bytes"
-        ),
+    assert_said(
+        &s,
+        "cannot load app/big: environment variable HUGE is 204806 bytes",
         1,
-        "{}",
-        s.dump()
     );
-    assert_eq!(said_count(&s, "cannot load app/many:"), 1, "{}", s.dump());
+    assert_said(&s, "cannot load app/many:", 1);
     assert!(!s.stderr.contains("xxxxxxxx"), "no value in the message");
 }
 
