@@ -100,33 +100,19 @@ fn assert_stopped(outcome: &Outcome, name: &str, limit_words: &[&str]) {
     assert!(!outcome.stderr.contains("panicked"), "{}", outcome.stderr);
 }
 
-fn doubling(line: impl Fn(usize) -> String) -> String {
-    let mut doc = String::from("values:\n  s00: abcdefghijklmnop\n");
-    for i in 1..=40 {
-        doc.push_str(&format!("  s{i:02}: {}\n", line(i - 1)));
-    }
-    doc
-}
-
 #[test]
 fn exponential_deep_and_quadratic_definitions_stop_with_the_limit_named() {
     let home = tempfile::tempdir().unwrap();
     let dir = store(home.path());
-    let shapes = [
-        ("interp", doubling(|p| format!("${{s{p:02}}}${{s{p:02}}}"))),
-        (
-            "join",
-            doubling(|p| format!("{{fn::join: [\"\", [\"${{s{p:02}}}\", \"${{s{p:02}}}\"]]}}")),
-        ),
-        (
-            "tojson",
-            doubling(|p| format!("{{fn::toJSON: [\"${{s{p:02}}}\", \"${{s{p:02}}}\"]}}")),
-        ),
-        (
-            "arrays",
-            doubling(|p| format!("[\"${{s{p:02}}}\", \"${{s{p:02}}}\"]")),
-        ),
-    ];
+    // The doubling shapes, as kept in the fuzz corpus (the unit tests in
+    // src/lang build the same documents).
+    let shapes = ["interpolation", "join", "tojson", "arrays"].map(|name| {
+        let file = format!(
+            "{}/fuzz/regressions/budget-doubling-{name}.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        (name, fs::read_to_string(&file).unwrap())
+    });
     for (name, doc) in &shapes {
         fs::write(dir.join(format!("{name}.yaml")), doc).unwrap();
         assert_stopped(&open_limited(home.path(), name), name, &["128 MiB"]);
