@@ -82,12 +82,26 @@ impl Entry {
     }
 
     /// When to re-open: `margin` before expiry, by default 10 minutes or a
-    /// fifth of the lifetime, whichever is smaller.
+    /// fifth of the lifetime, whichever is smaller. A margin as long as the
+    /// lifetime would make every fresh open due at once, so it falls back to
+    /// the default ([`Entry::margin_too_long`] says so).
     pub fn refresh_at(&self, margin: Option<i64>) -> Option<i64> {
         let expires = self.expires_at?;
-        let lifetime = (expires - self.opened_at).max(0);
-        let margin = margin.unwrap_or_else(|| (lifetime / 5).min(600));
+        let lifetime = self.lifetime()?;
+        let margin = margin
+            .filter(|m| *m < lifetime)
+            .unwrap_or_else(|| (lifetime / 5).min(600));
         Some(expires - margin)
+    }
+
+    /// The lifetime, when `margin` is not shorter than it.
+    pub fn margin_too_long(&self, margin: Option<i64>) -> Option<i64> {
+        let lifetime = self.lifetime()?;
+        margin.is_some_and(|m| m >= lifetime).then_some(lifetime)
+    }
+
+    fn lifetime(&self) -> Option<i64> {
+        Some((self.expires_at? - self.opened_at).max(0))
     }
 }
 
@@ -209,6 +223,28 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_margin_as_long_as_the_lifetime_falls_back_to_the_default() {
+        let entry = Entry {
+            target: "app/aws".into(),
+            vars: Vec::new(),
+            expires_at: Some(1000 + 900),
+            opened_at: 1000,
+            sources: Vec::new(),
+            failure: None,
+            unopened: false,
+        };
+        // Just shorter: honoured, and nothing to say.
+        assert_eq!(entry.refresh_at(Some(899)), Some(1001));
+        assert_eq!(entry.margin_too_long(Some(899)), None);
+        // As long or longer: every fresh open would be due at once.
+        for margin in [900, 3600] {
+            assert_eq!(entry.refresh_at(Some(margin)), Some(1900 - 180));
+            assert_eq!(entry.margin_too_long(Some(margin)), Some(900));
+        }
+        assert_eq!(entry.margin_too_long(None), None);
     }
 
     #[test]

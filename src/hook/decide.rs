@@ -287,6 +287,13 @@ fn schedule(
     if let Some(f) = &entry.failure {
         once.say(format!("refreshing {} failed: {}", entry.target, f.message));
     }
+    if let Some(lifetime) = entry.margin_too_long(margin) {
+        once.say(format!(
+            "refresh: in {} is not shorter than {}'s credential lifetime ({lifetime}s); refreshing at the default margin instead (set a shorter one)",
+            project.rc.path.display(),
+            entry.target,
+        ));
+    }
     let due = entry.refresh_at(margin).is_some_and(|at| now >= at);
     if due && !backing_off {
         opener.refresh_in_background(&project.rc.path);
