@@ -203,7 +203,7 @@ fn trusted_definition(
 /// otherwise opens now, under the lock, so concurrent shells open once. A
 /// failure is cached too (every shell shows it; it is retried when a file
 /// it read changes, or after [`RETRY_OPEN`]).
-fn obtain(
+pub fn obtain(
     paths: &Paths,
     project: &Project,
     definition: Option<&[u8]>,

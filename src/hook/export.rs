@@ -377,6 +377,7 @@ mod tests {
                         name: n.to_string(),
                         value: v.to_string(),
                         secret: true,
+                        aws: None,
                     })
                     .collect(),
                 expires_at: Some(self.expires),
