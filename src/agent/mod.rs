@@ -21,6 +21,25 @@ pub const IDLE_VAR: &str = "ESCSH_AGENT_IDLE";
 /// How long a client waits for an agent it started to listen.
 const START_WAIT: Duration = Duration::from_secs(5);
 
+/// Variables that make an SDK or CLI take credentials from elsewhere before
+/// it tries the container endpoint (botocore, the Rust SDK and Go v2 all
+/// look at the environment's keys, then a profile, then web identity,
+/// then the container endpoint), or point it at another endpoint: hidden
+/// while the endpoint is in use.
+pub const SHADOWING: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+];
+
 /// What the endpoint serves: a project (its `.escrc`, trust checked at
 /// every open) or an environment reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +92,18 @@ impl Endpoint {
     pub fn url(&self, target: &Target) -> String {
         format!("http://127.0.0.1:{}{}", self.port, target.path())
     }
+}
+
+/// What a process gets instead of the keys: where to ask, and the file
+/// holding the token to ask with (the token itself is in no environment).
+pub fn endpoint_vars(e: &Endpoint, target: &Target) -> Vec<(String, String)> {
+    vec![
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), e.url(target)),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE".into(),
+            e.token_file.display().to_string(),
+        ),
+    ]
 }
 
 /// The running agent, if there is one whose files are sound.

@@ -63,7 +63,7 @@ fn resolve(app: &App, target: &Target) -> Result<(Project, Option<Vec<u8>>), Pro
 
 /// The current entry of a target: cached, opened under the lock when there
 /// is none (ten clients at once make one open), re-opened now when expired.
-fn entry(app: &App, target: &Target) -> Result<Entry, Problem> {
+pub fn current_entry(app: &App, target: &Target) -> Result<Entry, Problem> {
     let (project, definition) = resolve(app, target)?;
     let get = || {
         obtain(
@@ -103,7 +103,7 @@ fn entry(app: &App, target: &Target) -> Result<Entry, Problem> {
 
 /// The target's AWS keys: the variables that carry an aws-login output.
 pub fn keys(app: &App, target: &Target) -> Result<Keys, Problem> {
-    let entry = entry(app, target)?;
+    let entry = current_entry(app, target)?;
     let part = |p: CredentialPart| {
         entry
             .vars
