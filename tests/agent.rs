@@ -570,3 +570,154 @@ fn another_user_cannot_read_the_token_and_gets_403() {
     assert!(text.contains("\"code\""), "{text}");
     assert_eq!(w.calls(), 0);
 }
+
+#[test]
+fn run_with_aws_endpoint_gives_the_child_the_endpoint_not_the_keys() {
+    let Some(w) = world() else { return };
+    let Some(aws) = moto::aws_cli() else { return };
+    let script = "env; \"$0\" sts get-caller-identity --query Arn --output text";
+    let run = |extra: &[&str]| {
+        let mut c = w.cmd(&shellkit::real_escsh());
+        c.arg("run")
+            .args(extra)
+            .args(["app/aws", "--", "sh", "-c", script])
+            .arg(&aws)
+            .env("AWS_PROFILE", "shadowing");
+        c.output().unwrap()
+    };
+    let out = run(&["--aws-endpoint"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="),
+        "{text}"
+    );
+    assert!(text.contains("AWS_CREDENTIAL_EXPIRATION="), "{text}");
+    assert!(text.contains("APP_MODE=dev"), "{text}");
+    for hidden in [
+        "AWS_ACCESS_KEY_ID=",
+        "AWS_SECRET_ACCESS_KEY=",
+        "AWS_SESSION_TOKEN=",
+        "AWS_PROFILE=",
+    ] {
+        assert!(!text.contains(hidden), "{hidden} in {text}");
+    }
+    assert!(text.contains("assumed-role/dev/"), "{text}");
+    // The same by default with `aws: endpoint` in config.yaml, and
+    // `--aws-export` overrides it.
+    std::fs::write(w.kit.escsh_home.join("config.yaml"), "aws: endpoint\n").unwrap();
+    let text = common::stdout(&run(&[]));
+    assert!(
+        text.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI="),
+        "{text}"
+    );
+    let text = common::stdout(&run(&["--aws-export"]));
+    assert!(
+        !text.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI="),
+        "{text}"
+    );
+    assert!(text.contains("AWS_SESSION_TOKEN="), "{text}");
+    std::fs::write(w.kit.escsh_home.join("config.yaml"), "aws: maybe\n").unwrap();
+    let err = common::stderr(&run(&[]));
+    assert!(
+        err.contains("aws: export") && err.contains("config.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_hook_takes_endpoint_mode_from_config_yaml() {
+    let Some(w) = world() else { return };
+    std::fs::write(w.kit.escsh_home.join("config.yaml"), "aws: endpoint\n").unwrap();
+    let plain = w.kit.project("plain", "environment: app/aws\n");
+    w.kit.allow(&plain);
+    let exported = w
+        .kit
+        .project("exported", "environment: app/aws\naws: export\n");
+    w.kit.allow(&exported);
+    let names = ["AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];
+    let lines = vec![
+        Sh::Bash.hook_line().to_string(),
+        "cd plain".into(),
+        Sh::Bash.show("DEFAULT", &names),
+        "cd ../exported".into(),
+        Sh::Bash.show("EXPORT", &names),
+    ];
+    let Some(s) = w.run(Sh::Bash, &lines) else {
+        return;
+    };
+    let default = s.line("DEFAULT");
+    assert!(
+        default.starts_with("AWS_SESSION_TOKEN=<unset> AWS_CONTAINER_CREDENTIALS_FULL_URI=http"),
+        "{}",
+        s.dump()
+    );
+    let export = s.line("EXPORT");
+    assert!(
+        export.ends_with("AWS_CONTAINER_CREDENTIALS_FULL_URI=<unset>"),
+        "{}",
+        s.dump()
+    );
+    assert!(
+        !export.contains("AWS_SESSION_TOKEN=<unset>"),
+        "{}",
+        s.dump()
+    );
+}
+
+#[test]
+fn the_agent_exits_when_idle_and_refreshes_in_the_background() {
+    let Some(mut w) = world() else { return };
+    // Due for a refresh a second after each open (15 minute credentials).
+    let proj = w.kit.project(
+        "soon",
+        "environment: app/aws\naws: endpoint\nrefresh: 899s\n",
+    );
+    w.kit.allow(&proj);
+    w.env.retain(|(k, _)| k != "ESCSH_AGENT_IDLE");
+    w.env.push(("ESCSH_AGENT_IDLE".into(), "4".into()));
+    let first = w.credential_process()["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pid = w.agent_pid().unwrap();
+    use base64::Engine as _;
+    let rc = proj.join(".escrc");
+    let path = format!(
+        "/v1/credentials/rc/{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rc.to_str().unwrap())
+    );
+    let (status, body) = get(w.port(), &path, Some(&w.token()));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&first));
+    // The agent re-opens what it served before it expires, unasked.
+    let started = Instant::now();
+    loop {
+        let now = w.credential_process()["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if now != first {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no background refresh"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(w.agent_pid(), Some(pid));
+    // No requests and no shell: it exits on its own.
+    let started = Instant::now();
+    while w.agent_pid().is_some() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the agent did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
