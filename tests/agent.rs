@@ -721,3 +721,75 @@ fn the_agent_exits_when_idle_and_refreshes_in_the_background() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn clients_starting_the_agent_at_once_start_one() {
+    let Some(w) = world() else { return };
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            w.cmd(&shellkit::real_escsh())
+                .args(["aws", "credential-process", "app/aws"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in clients {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        assert!(
+            !common::stderr(&out).contains("afresh"),
+            "{}",
+            common::stderr(&out)
+        );
+    }
+    let pid = w.agent_pid().expect("one agent");
+    // Agents that lost the race exit at once; give them a moment.
+    std::thread::sleep(Duration::from_millis(500));
+    let home = format!("ESCSH_HOME={}", w.kit.escsh_home.display());
+    let ours: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| !zombie(*p))
+        .filter(|p| {
+            let read = |f: &str| std::fs::read(format!("/proc/{p}/{f}")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&read("cmdline")).into_owned();
+            let environ = String::from_utf8_lossy(&read("environ")).into_owned();
+            cmdline.contains("agent\0run") && environ.split('\0').any(|v| v == home)
+        })
+        .collect();
+    assert_eq!(ours, [pid]);
+    assert_eq!(w.calls(), 1);
+}
+
+#[test]
+fn keys_are_found_through_imports_and_only_whole_values_count() {
+    let Some(w) = world() else { return };
+    w.kit.define(
+        "base/creds",
+        "values:\n  login:\n    fn::open::aws-login:\n      static:\n        accessKeyId: AKIAIMPORTEDEXAMPLE1\n        secretAccessKey: {fn::secret: imported-secret}\n",
+    );
+    w.kit.define(
+        "app/imp",
+        "imports:\n  - base/creds\nvalues:\n  environmentVariables:\n    MY_KEY: ${login.accessKeyId}\n    MY_SECRET: ${login.secretAccessKey}\n    KEY_NOTE: id-${login.accessKeyId}\n",
+    );
+    let out = w.escsh(&["aws", "credential-process", "app/imp"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["AccessKeyId"], "AKIAIMPORTEDEXAMPLE1");
+    assert_eq!(json["SecretAccessKey"], "imported-secret");
+    assert!(json.get("SessionToken").is_none(), "{json}");
+    let out = w.escsh(&["run", "--aws-endpoint", "app/imp", "--", "env"]);
+    let text = common::stdout(&out);
+    assert!(text.contains("KEY_NOTE=id-AKIAIMPORTEDEXAMPLE1"), "{text}");
+    assert!(
+        !text.contains("MY_KEY=") && !text.contains("MY_SECRET="),
+        "{text}"
+    );
+    assert!(
+        text.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI="),
+        "{text}"
+    );
+}

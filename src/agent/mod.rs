@@ -112,8 +112,16 @@ pub fn find(paths: &Paths) -> Result<Option<Endpoint>, FileError> {
     let Some(pid) = files.holder()? else {
         return Ok(None);
     };
-    let (port, writer) = files.read_port()?;
-    files.read_token()?;
+    // An agent starting up has the lock before it writes these.
+    let missing = |e: &FileError| matches!(e, FileError::Read(r) if r.is_not_found());
+    let (port, writer) = match files.read_port() {
+        Err(e) if missing(&e) => return Ok(None),
+        other => other?,
+    };
+    match files.read_token() {
+        Err(e) if missing(&e) => return Ok(None),
+        other => other?,
+    };
     // The port file of an agent that died before this one wrote its own.
     if writer != pid {
         return Ok(None);

@@ -86,6 +86,29 @@ pub fn decide(
     messages: &mut Vec<String>,
     once: &mut Once,
 ) -> Decision {
+    let d = decide_here(paths, cwd, now, opener, state, messages, once);
+    // A shell that no longer uses the endpoint does not keep the agent up.
+    let uses_agent = d.desired.as_ref().is_some_and(|want| {
+        want.vars
+            .iter()
+            .any(|(n, _, _)| n == "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    });
+    if !uses_agent {
+        crate::agent::files::AgentFiles::new(paths)
+            .remove_shell(crate::agent::files::calling_shell());
+    }
+    d
+}
+
+fn decide_here(
+    paths: &Paths,
+    cwd: &std::path::Path,
+    now: i64,
+    opener: &dyn Opener,
+    state: &mut State,
+    messages: &mut Vec<String>,
+    once: &mut Once,
+) -> Decision {
     let mut d = Decision::new(paths);
     let project = match Project::find(cwd) {
         None => {
@@ -166,12 +189,11 @@ fn endpoint_mode(
             AwsMode::Export
         }),
     };
-    let files = AgentFiles::new(paths);
-    let shell = agent::files::calling_shell();
     if mode != AwsMode::Endpoint || !entry.vars.iter().any(|v| v.aws.is_some()) {
-        files.remove_shell(shell);
         return None;
     }
+    let files = AgentFiles::new(paths);
+    let shell = agent::files::calling_shell();
     d.deadline = d.deadline.min(now + AGENT_CHECK);
     let mut notes = Vec::new();
     let found = agent::ensure(paths, &mut notes);
