@@ -48,6 +48,12 @@ pub enum Command {
     /// Re-open an `.escrc`'s environment in the background (the hook starts this).
     #[command(hide = true)]
     Refresh(RefreshArgs),
+    /// The per-user credential agent (AWS container credential endpoint).
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// AWS helpers: `credential-process ENV` for a profile in ~/.aws/config.
+    #[command(subcommand)]
+    Aws(AwsCommand),
     /// Print escsh's version (as `--version` does).
     Version,
     /// Print a completion script for SHELL (where it goes: see the README).
@@ -165,6 +171,14 @@ pub struct RunArgs {
     /// reported and the running command is kept.
     #[arg(short, long)]
     pub watch: bool,
+    /// Give the command the credential agent's endpoint instead of the AWS
+    /// keys, so it keeps working past their expiry (the default with
+    /// `aws: endpoint` in config.yaml).
+    #[arg(long, conflicts_with = "aws_export")]
+    pub aws_endpoint: bool,
+    /// Give the command the AWS keys themselves, whatever config.yaml says.
+    #[arg(long)]
+    pub aws_export: bool,
     /// The command and its arguments; run directly, not through a shell.
     #[arg(
         required = true,
@@ -174,6 +188,32 @@ pub struct RunArgs {
         value_hint = ValueHint::CommandWithArguments
     )]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Show whether the agent runs, where it listens and its token file.
+    /// Exits 3 when it is not running.
+    Status,
+    /// Stop the agent (the next shell prompt or client starts it again).
+    Stop,
+    /// Run the agent in the foreground (clients start it detached, on demand).
+    #[command(hide = true)]
+    Run,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AwsCommand {
+    /// Print ENV's AWS keys as `credential_process` JSON, from the cache:
+    /// `credential_process = escsh aws credential-process acme/app/dev`
+    /// in a profile of ~/.aws/config.
+    CredentialProcess(AwsEnvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AwsEnvArgs {
+    /// The environment, `[org/][project/]env`.
+    pub env: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@
 //! files, and the consumers (`open`, `run`, the shell hook) render them.
 
 pub mod access;
+pub mod agent;
 pub mod cli;
 pub mod commands;
 pub mod digest;

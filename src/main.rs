@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use escsh::cli::{Cli, Command, EnvCommand, ShellName};
+use escsh::cli::{AgentCommand, AwsCommand, Cli, Command, EnvCommand, ShellName};
 use escsh::commands::{self, App, EvalFailed};
 use escsh::projection::SizeError;
 use escsh::reference::RefError;
@@ -73,6 +73,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Reload => commands::reload::reload(&app).map(|()| 0),
         Command::Status(args) => commands::status::status(&app, args.json).map(|()| 0),
         Command::Refresh(args) => commands::refresh::refresh(&app, &args.rc).map(|()| 0),
+        Command::Agent(cmd) => match cmd {
+            AgentCommand::Run => commands::agent::run(&app).map(|()| 0),
+            AgentCommand::Status => commands::agent::status(&app, &mut out),
+            AgentCommand::Stop => commands::agent::stop(&app).map(|()| 0),
+        },
+        Command::Aws(AwsCommand::CredentialProcess(args)) => {
+            commands::aws::credential_process(&app, &args.env, &mut out).map(|()| 0)
+        }
     }
 }
 

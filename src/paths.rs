@@ -215,6 +215,12 @@ impl Paths {
         self.runtime.join("stamps")
     }
 
+    /// The credential agent's files: `token` (0600), `port`, `lock` (held
+    /// by the running agent), `shells/<pid>` (shells that use it).
+    pub fn agent_dir(&self) -> PathBuf {
+        self.runtime.join("agent")
+    }
+
     /// Touched by `allow`, `deny` and `reload`: every shell watches it.
     pub fn generation_file(&self) -> PathBuf {
         self.data.join("generation")

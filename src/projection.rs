@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::fsutil;
-use crate::lang::{Kind, Value};
+use crate::lang::{Credential, CredentialPart, Kind, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VarKind {
@@ -71,6 +71,18 @@ fn scalar_text(v: &Value) -> Option<String> {
         Kind::Array(_) | Kind::Object(_) => None,
         _ => Some(v.to_text()),
     }
+}
+
+/// The credential part `var` carries: an environment variable whose value
+/// is exactly one a provider marked (however the definition referenced it).
+pub fn credential_part(var: &Var, credentials: &[Credential]) -> Option<CredentialPart> {
+    if var.kind != VarKind::Env {
+        return None;
+    }
+    credentials
+        .iter()
+        .find(|c| !c.value.is_empty() && c.value == var.value)
+        .map(|c| c.part)
 }
 
 /// Every secret string a process could echo back: secret variable values and

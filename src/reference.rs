@@ -146,22 +146,41 @@ fn check_part(s: &str) -> Result<(), &'static str> {
 #[serde(rename_all = "camelCase")]
 struct Config {
     default_org: Option<String>,
+    aws: Option<String>,
 }
 
-/// The default org: `defaultOrg` from the user's `config.yaml`, else `local`.
-pub fn default_org(config_file: &Path) -> anyhow::Result<String> {
+fn read_config(config_file: &Path) -> anyhow::Result<Option<Config>> {
     let text = match std::fs::read_to_string(config_file) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DEFAULT_ORG.into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", config_file.display())),
     };
-    let config: Option<Config> = serde_yaml::from_str(&text).with_context(|| {
+    serde_yaml::from_str(&text).with_context(|| {
         format!(
             "parsing {} (expected a mapping such as `defaultOrg: myorg`)",
             config_file.display()
         )
-    })?;
-    match config.and_then(|c| c.default_org) {
+    })
+}
+
+/// How AWS keys reach shells and `run` by default: `aws: export|endpoint`
+/// in the user's `config.yaml`, else export.
+pub fn aws_mode(config_file: &Path) -> anyhow::Result<crate::hook::rc::AwsMode> {
+    use crate::hook::rc::AwsMode;
+    match read_config(config_file)?.and_then(|c| c.aws) {
+        None => Ok(AwsMode::default()),
+        Some(s) => AwsMode::parse(&s).ok_or_else(|| {
+            anyhow::anyhow!(
+                "invalid aws \"{s}\" in {}: write `aws: export` or `aws: endpoint`",
+                config_file.display()
+            )
+        }),
+    }
+}
+
+/// The default org: `defaultOrg` from the user's `config.yaml`, else `local`.
+pub fn default_org(config_file: &Path) -> anyhow::Result<String> {
+    match read_config(config_file)?.and_then(|c| c.default_org) {
         Some(org) => {
             check_part(&org).map_err(|reason| {
                 anyhow::anyhow!(

@@ -90,6 +90,8 @@ pub struct Plan {
     pub no_redact: bool,
     /// Parent directory of the per-run files directory.
     pub files_root: PathBuf,
+    /// Variables of escsh's own environment the command does not get.
+    pub hidden: Vec<String>,
 }
 
 /// The signals escsh passes on to its child (see [`should_forward`]).
@@ -205,8 +207,11 @@ fn start(plan: &Plan) -> Result<Running> {
     core_dumps::restore_in_child(&mut cmd);
     cmd.arg0(&plan.arg0)
         .args(&plan.args)
-        .envs(vars.iter().map(|v| (&v.name, &v.value)))
-        .stdin(Stdio::inherit())
+        .envs(vars.iter().map(|v| (&v.name, &v.value)));
+    for name in &plan.hidden {
+        cmd.env_remove(name);
+    }
+    cmd.stdin(Stdio::inherit())
         .stdout(if redact_out {
             Stdio::piped()
         } else {

@@ -349,7 +349,15 @@ mod tests {
         let slots = EnvSlots::of(&Cli::command());
         assert_eq!(
             slots.commands,
-            ["open", "run", "env get", "env edit", "env set", "env rm"]
+            [
+                "open",
+                "run",
+                "env get",
+                "env edit",
+                "env set",
+                "env rm",
+                "aws credential-process"
+            ]
         );
         assert_eq!(slots.value_options, ["--format", "-f"]);
     }

@@ -1,9 +1,12 @@
 //! The commands, one file each, and what they share: finding the store,
 //! parsing references, and opening (evaluating) an environment.
 
+pub mod agent;
 pub mod allow;
+pub mod aws;
 pub mod completions;
 pub mod deny;
+pub mod endpoint;
 pub mod env_edit;
 pub mod env_get;
 pub mod env_init;

@@ -64,6 +64,7 @@ impl Opener for HookOpener<'_> {
         }
         let value = evaluated.value.unwrap_or_else(|| Value::object([]));
         let vars = projection::project(&value);
+        let credentials = evaluated.credentials;
         for v in &vars {
             crate::shell::check_name(&v.name).map_err(|e| fail(e.to_string()))?;
         }
@@ -78,6 +79,7 @@ impl Opener for HookOpener<'_> {
             vars: vars
                 .into_iter()
                 .map(|v| CachedVar {
+                    aws: projection::credential_part(&v, &credentials),
                     secret: v.secret && v.kind == VarKind::Env,
                     name: v.name,
                     value: v.value,

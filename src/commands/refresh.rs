@@ -26,13 +26,20 @@ pub fn refresh(app: &App, rc_path: &Path) -> Result<()> {
     else {
         return Ok(());
     };
+    refresh_project(app, &project, definition.as_deref())
+}
+
+/// Re-opens `project` (allowed, its own `definition` as checked) unless a
+/// refresh holds the lock; a failure is recorded with a backoff. The agent
+/// refreshes what it serves through this too.
+pub fn refresh_project(app: &App, project: &Project, definition: Option<&[u8]>) -> Result<()> {
     let cache = Cache::new(&app.paths.opened_dir());
     let key = project.cache_key();
     let Some(_lock) = cache.try_lock(&key)? else {
         return Ok(());
     };
     let now = crate::time::now();
-    match (HookOpener { app }).open(&project, definition.as_deref(), now) {
+    match (HookOpener { app }).open(project, definition, now) {
         Ok(entry) => cache.write(&key, &entry)?,
         Err(failed) => {
             let Some(mut old) = cache.read(&key) else {

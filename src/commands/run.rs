@@ -10,7 +10,7 @@ use anyhow::Result;
 use super::App;
 use crate::cli::RunArgs;
 use crate::lang::Value;
-use crate::projection;
+use crate::projection::{self, Var, VarKind};
 use crate::run::watch::{self, Attempt, Opened};
 use crate::run::{self, Plan};
 
@@ -21,7 +21,25 @@ pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
     };
     // Resolved with escsh's own PATH before anything is opened, as esc does.
     let program = run::resolve_command(cmd, std::env::var_os("PATH").as_deref())?;
-    let plan = |top: &Value| plan(app, args, program.clone(), cmd, rest, top);
+    let plan = |top: &Value| {
+        let vars = projection::project(top);
+        make_plan(app, args, program.clone(), cmd, rest, top, vars)
+    };
+    if aws_endpoint(app, args)? {
+        let endpoint = endpoint_vars(app, &args.env)?;
+        // Only arguments that name values need the evaluation itself.
+        let needs_value = rest
+            .iter()
+            .any(|a| a.as_encoded_bytes().windows(2).any(|w| w == b"${"));
+        let top = if needs_value {
+            app.open(&env)?
+        } else {
+            Value::object([])
+        };
+        let mut plan = make_plan(app, args, program.clone(), cmd, rest, &top, endpoint.vars)?;
+        plan.hidden = endpoint.hidden;
+        return run::execute(plan);
+    }
     if !args.watch {
         return run::execute(plan(&app.open(&env)?)?);
     }
@@ -44,17 +62,81 @@ pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
     })
 }
 
+/// `--aws-endpoint`, or `aws: endpoint` in config.yaml without `--aws-export`.
+/// `--watch` restarts the command to give it fresh keys: it takes them as
+/// variables unless asked otherwise.
+fn aws_endpoint(app: &App, args: &RunArgs) -> Result<bool> {
+    use crate::hook::rc::AwsMode;
+    if args.aws_endpoint || args.aws_export || args.watch {
+        return Ok(args.aws_endpoint);
+    }
+    Ok(crate::reference::aws_mode(&app.paths.config_file())? == AwsMode::Endpoint)
+}
+
+/// What the command gets in endpoint mode.
+struct EndpointVars {
+    vars: Vec<Var>,
+    hidden: Vec<String>,
+}
+
+/// The environment's variables from the cache the agent serves, the keys
+/// replaced by the agent's endpoint (started if needed; it stays while
+/// this command runs), and the variables that would shadow it hidden.
+fn endpoint_vars(app: &App, reference: &str) -> Result<EndpointVars> {
+    use crate::agent::{self, files::AgentFiles, Target};
+    let target = Target::Env(reference.to_string());
+    let entry = super::endpoint::current_entry(app, &target)?;
+    let var = |name: String, value: String, secret: bool| Var {
+        name,
+        value,
+        secret,
+        kind: VarKind::Env,
+    };
+    let mut vars: Vec<Var> = entry
+        .vars
+        .iter()
+        .filter(|v| v.aws.is_none())
+        .map(|v| var(v.name.clone(), v.value.clone(), v.secret))
+        .collect();
+    if !entry.vars.iter().any(|v| v.aws.is_some()) {
+        eprintln!(
+            "escsh: warning: {} has no aws-login keys in its environmentVariables: nothing to serve from the credential endpoint",
+            entry.target
+        );
+        return Ok(EndpointVars {
+            vars,
+            hidden: Vec::new(),
+        });
+    }
+    let mut notes = Vec::new();
+    let found = agent::ensure(&app.paths, &mut notes);
+    notes.iter().for_each(|n| eprintln!("escsh: {n}"));
+    let endpoint = found?;
+    AgentFiles::new(&app.paths).add_shell(std::process::id())?;
+    for (name, value) in agent::endpoint_vars(&endpoint, &target) {
+        vars.push(var(name, value, false));
+    }
+    if let Some(at) = entry.expires_at {
+        let at = crate::time::rfc3339(at);
+        vars.push(var("AWS_CREDENTIAL_EXPIRATION".into(), at, false));
+    }
+    Ok(EndpointVars {
+        vars,
+        hidden: agent::SHADOWING.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
 /// What the command gets from the opened value `top`; fails when an
 /// argument's `${}` has no value or a variable cannot be passed on.
-fn plan(
+fn make_plan(
     app: &App,
     args: &RunArgs,
     program: PathBuf,
     cmd: &OsString,
     rest: &[OsString],
     top: &Value,
+    vars: Vec<Var>,
 ) -> Result<Plan> {
-    let vars = projection::project(top);
     let mut secrets = top.secret_strings();
     secrets.extend(projection::secret_values(&vars));
     let interpolated = run::args::interpolate(rest, top)?;
@@ -70,6 +152,7 @@ fn plan(
         secrets,
         no_redact: args.no_redact || args.interactive,
         files_root: app.paths.run_files_dir(),
+        hidden: Vec::new(),
     };
     run::check(&plan)?;
     Ok(plan)

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::trust::sha256_hex;
 use crate::fsutil::{self, Trusting};
+pub use crate::lang::CredentialPart;
 pub use crate::store::Source;
 
 /// Cache entries hold at most a few thousand variables.
@@ -49,6 +50,11 @@ pub struct CachedVar {
     pub name: String,
     pub value: String,
     pub secret: bool,
+    /// The part of an aws-login output's keys this variable carries: the
+    /// credential endpoint serves these (and the hook's endpoint mode
+    /// exports the endpoint instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<CredentialPart>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -196,6 +202,7 @@ mod tests {
                 name: "A".into(),
                 value: "1".into(),
                 secret: true,
+                aws: None,
             }],
             expires_at: Some(3600),
             opened_at: 0,

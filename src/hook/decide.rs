@@ -86,6 +86,29 @@ pub fn decide(
     messages: &mut Vec<String>,
     once: &mut Once,
 ) -> Decision {
+    let d = decide_here(paths, cwd, now, opener, state, messages, once);
+    // A shell that no longer uses the endpoint does not keep the agent up.
+    let uses_agent = d.desired.as_ref().is_some_and(|want| {
+        want.vars
+            .iter()
+            .any(|(n, _, _)| n == "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    });
+    if !uses_agent {
+        crate::agent::files::AgentFiles::new(paths)
+            .remove_shell(crate::agent::files::calling_shell());
+    }
+    d
+}
+
+fn decide_here(
+    paths: &Paths,
+    cwd: &std::path::Path,
+    now: i64,
+    opener: &dyn Opener,
+    state: &mut State,
+    messages: &mut Vec<String>,
+    once: &mut Once,
+) -> Decision {
     let mut d = Decision::new(paths);
     let project = match Project::find(cwd) {
         None => {
@@ -136,8 +159,63 @@ pub fn decide(
         ));
         return d;
     }
-    d.desired = Some(desired(&project, &entry, &mut d.refused));
+    let endpoint = endpoint_mode(paths, &project, &entry, now, &mut d, once);
+    d.desired = Some(desired(&project, &entry, endpoint, &mut d.refused));
     d
+}
+
+/// How often a shell in endpoint mode looks again at its prompt, to start
+/// the agent again if it was killed (a dead process changes no file the
+/// hook could watch).
+const AGENT_CHECK: i64 = 30;
+
+/// The agent's variables when this project's AWS keys go through the
+/// endpoint (`aws: endpoint` in the `.escrc` or config.yaml) and the
+/// environment has some; the agent is started if needed.
+fn endpoint_mode(
+    paths: &Paths,
+    project: &Project,
+    entry: &Entry,
+    now: i64,
+    d: &mut Decision,
+    once: &mut Once,
+) -> Option<Vec<(String, String)>> {
+    use crate::agent::{self, files::AgentFiles, Target};
+    use crate::hook::rc::AwsMode;
+    let mode = match project.settings.aws {
+        Some(mode) => mode,
+        None => crate::reference::aws_mode(&paths.config_file()).unwrap_or_else(|e| {
+            once.say(format!("{e:#}"));
+            AwsMode::Export
+        }),
+    };
+    if mode != AwsMode::Endpoint || !entry.vars.iter().any(|v| v.aws.is_some()) {
+        return None;
+    }
+    let files = AgentFiles::new(paths);
+    let shell = agent::files::calling_shell();
+    d.deadline = d.deadline.min(now + AGENT_CHECK);
+    let mut notes = Vec::new();
+    let found = agent::ensure(paths, &mut notes);
+    notes.into_iter().for_each(|n| once.say(n));
+    match found {
+        Ok(e) => {
+            if let Err(err) = files.add_shell(shell) {
+                once.say(format!("cannot record this shell for the agent: {err}"));
+            }
+            Some(agent::endpoint_vars(
+                &e,
+                &Target::Rc(project.rc.path.clone()),
+            ))
+        }
+        Err(err) => {
+            once.say(format!(
+                "{err:#}: the AWS keys of {} are not exported (aws: endpoint)",
+                entry.target
+            ));
+            Some(Vec::new())
+        }
+    }
 }
 
 /// Entering a project (another `.escrc` than at the last export) shows
@@ -203,7 +281,7 @@ fn trusted_definition(
 /// otherwise opens now, under the lock, so concurrent shells open once. A
 /// failure is cached too (every shell shows it; it is retried when a file
 /// it read changes, or after [`RETRY_OPEN`]).
-fn obtain(
+pub fn obtain(
     paths: &Paths,
     project: &Project,
     definition: Option<&[u8]>,
@@ -314,10 +392,18 @@ fn schedule(
 
 /// The variables to export: the entry's, less those the guard refuses,
 /// plus escsh's own.
-fn desired(project: &Project, entry: &Entry, refused: &mut Vec<String>) -> Desired {
+fn desired(
+    project: &Project,
+    entry: &Entry,
+    endpoint: Option<Vec<(String, String)>>,
+    refused: &mut Vec<String>,
+) -> Desired {
     let rc = project.rc.path.display().to_string();
     let mut vars = Vec::with_capacity(entry.vars.len() + 2);
     for v in &entry.vars {
+        if endpoint.is_some() && v.aws.is_some() {
+            continue;
+        }
         match guard::check(&v.name, &project.settings.unsafe_vars) {
             None => vars.push((v.name.clone(), v.value.clone(), v.secret)),
             Some(why) => refused.push(guard::message(&v.name, &why, &entry.target, &rc)),
@@ -331,10 +417,19 @@ fn desired(project: &Project, entry: &Entry, refused: &mut Vec<String>) -> Desir
             false,
         ));
     }
+    let mut hidden = Vec::new();
+    if let Some(endpoint) = endpoint {
+        vars.extend(endpoint.into_iter().map(|(n, v)| (n, v, false)));
+        hidden = crate::agent::SHADOWING
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    }
     Desired {
         env: entry.target.clone(),
         vars,
         expires_at: entry.expires_at,
+        hidden,
     }
 }
 

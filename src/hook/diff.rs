@@ -21,7 +21,14 @@ pub struct Desired {
     /// Name, value, and whether the value is secret.
     pub vars: Vec<(String, String, bool)>,
     pub expires_at: Option<i64>,
+    /// Variables unset while the environment is loaded and given back on
+    /// leave (those that would shadow the credential endpoint).
+    pub hidden: Vec<String>,
 }
+
+/// What a hidden variable is fingerprinted as: no variable can hold a NUL,
+/// so no value the user sets matches it.
+const HIDDEN: &[u8] = b"\0hidden";
 
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -51,15 +58,18 @@ pub fn apply(
         ..Outcome::default()
     };
     let same_env = desired.is_some_and(|d| state.is_loaded() && d.env == state.env);
-    let wanted = |name: &str| desired.is_some_and(|d| d.vars.iter().any(|(n, _, _)| n == name));
+    let wanted = |name: &str| {
+        desired.is_some_and(|d| {
+            d.vars.iter().any(|(n, _, _)| n == name) || d.hidden.iter().any(|n| n == name)
+        })
+    };
     // Give back every variable escsh no longer sets (all of them on leave
     // or switch); keep ownership of those it still sets in the same env.
     let mut kept: BTreeMap<&str, &Managed> = BTreeMap::new();
     for m in &state.keys {
         let current = env(&m.name);
-        let untouched = current
-            .as_deref()
-            .is_some_and(|v| fp.of(&m.name, v) == m.fingerprint);
+        // A hidden variable is untouched while it stays unset.
+        let untouched = fp.of(&m.name, current.as_deref().unwrap_or(HIDDEN)) == m.fingerprint;
         if same_env && wanted(&m.name) {
             if untouched {
                 kept.insert(&m.name, m);
@@ -108,8 +118,13 @@ pub fn apply(
     };
     let mut keys = Vec::new();
     let mut changes = Vec::new();
-    for (name, value, _secret) in &desired.vars {
-        let fingerprint = fp.of(name, value.as_bytes());
+    let items = desired
+        .vars
+        .iter()
+        .map(|(n, v, _)| (n, Some(v.as_bytes())))
+        .chain(desired.hidden.iter().map(|n| (n, None)));
+    for (name, value) in items {
+        let fingerprint = fp.of(name, value.unwrap_or(HIDDEN));
         if !kept.contains_key(name.as_str())
             && same_env
             && state.keys.iter().any(|m| &m.name == name)
@@ -134,8 +149,12 @@ pub fn apply(
                 }
             },
         };
-        if env(name).as_deref() != Some(value.as_bytes()) {
-            changes.push(Change::Set(name.clone(), value.as_bytes().to_vec()));
+        match value {
+            Some(v) if env(name).as_deref() != Some(v) => {
+                changes.push(Change::Set(name.clone(), v.to_vec()))
+            }
+            None if env(name).is_some() => changes.push(Change::Unset(name.clone())),
+            _ => {}
         }
         keys.push(Managed {
             name: name.clone(),
@@ -195,7 +214,44 @@ mod tests {
                 .map(|(n, v, s)| (n.to_string(), v.to_string(), *s))
                 .collect(),
             expires_at: None,
+            hidden: Vec::new(),
         }
+    }
+
+    #[test]
+    fn hidden_variables_are_unset_while_loaded_and_given_back() {
+        let (_d, fp) = fp();
+        let mut shell: BTreeMap<String, Vec<u8>> =
+            [("AWS_PROFILE".to_string(), b"prod".to_vec())].into();
+        let before = shell.clone();
+        let mut want = desired("a", &[("URI", "http://x", false)]);
+        want.hidden = vec!["AWS_PROFILE".into(), "AWS_ROLE_ARN".into()];
+        let a = step(
+            &mut shell,
+            &State::default(),
+            &BTreeMap::new(),
+            Some(&want),
+            &fp,
+        );
+        assert!(!shell.contains_key("AWS_PROFILE"));
+        assert_eq!(a.shell_prev["AWS_PROFILE"], b"prod");
+        // The next export in the same environment changes nothing.
+        let again = step(&mut shell, &a.state, &a.shell_prev, Some(&want), &fp);
+        assert!(again.changes.is_empty() && again.notes.is_empty());
+        step(&mut shell, &again.state, &again.shell_prev, None, &fp);
+        assert_eq!(shell, before);
+        // Set again by the user while hidden: theirs, left alone on leave.
+        let a = step(
+            &mut shell,
+            &State::default(),
+            &BTreeMap::new(),
+            Some(&want),
+            &fp,
+        );
+        shell.insert("AWS_PROFILE".into(), b"mine".to_vec());
+        let left = step(&mut shell, &a.state, &a.shell_prev, None, &fp);
+        assert_eq!(shell["AWS_PROFILE"], b"mine");
+        assert_eq!(left.notes.len(), 1);
     }
 
     #[test]

@@ -203,10 +203,16 @@ fn transition_messages(old: &State, out: &Outcome, decision: &Decision) -> Vec<S
             .keys
             .iter()
             .filter(|k| !matches!(k.name.as_str(), "ESCSH_ENV" | "AWS_CREDENTIAL_EXPIRATION"))
-            .map(|k| match k.prev {
-                Prev::Unset => format!("+{}", k.name),
-                Prev::Kept => format!("~{}", k.name),
-            })
+            // `-NAME` is hidden (restored on leave); one that was not set
+            // is not worth a word.
+            .filter_map(
+                |k| match (k.prev.clone(), desired.hidden.contains(&k.name)) {
+                    (Prev::Unset, true) => None,
+                    (Prev::Kept, true) => Some(format!("-{}", k.name)),
+                    (Prev::Unset, false) => Some(format!("+{}", k.name)),
+                    (Prev::Kept, false) => Some(format!("~{}", k.name)),
+                },
+            )
             .collect();
         let names = if names.is_empty() {
             "no variables".to_string()
@@ -214,6 +220,20 @@ fn transition_messages(old: &State, out: &Outcome, decision: &Decision) -> Vec<S
             names.join(" ")
         };
         lines.push(format!("loading {} ({names}){expiry}", desired.env));
+        let hidden: Vec<&str> = out
+            .state
+            .keys
+            .iter()
+            .filter(|k| k.prev == Prev::Kept && desired.hidden.contains(&k.name))
+            .map(|k| k.name.as_str())
+            .collect();
+        if !hidden.is_empty() {
+            lines.push(format!(
+                "hiding {} while {} is loaded (each would take precedence over the credential endpoint); restored when you leave",
+                hidden.join(" "),
+                desired.env
+            ));
+        }
         lines.extend(decision.refused.iter().cloned());
     } else if out.changes.iter().any(|c| matches!(c, Change::Set(..))) {
         lines.push(format!("refreshed {}{expiry}", desired.env));
@@ -377,6 +397,7 @@ mod tests {
                         name: n.to_string(),
                         value: v.to_string(),
                         secret: true,
+                        aws: None,
                     })
                     .collect(),
                 expires_at: Some(self.expires),

@@ -75,6 +75,25 @@ impl Project {
         })
     }
 
+    /// A project of a store reference alone, as `run --aws-endpoint` and
+    /// `aws credential-process` open it: no `.escrc` (its path is empty),
+    /// so nothing to trust, and the same cache entry as a project naming
+    /// the same reference.
+    pub fn for_reference(reference: &str) -> Project {
+        Project {
+            rc: RcFile {
+                path: PathBuf::new(),
+                content: Vec::new(),
+            },
+            settings: Settings {
+                target: Target::Reference(reference.to_string()),
+                refresh: None,
+                unsafe_vars: Vec::new(),
+                aws: None,
+            },
+        }
+    }
+
     fn parse(rc: RcFile) -> Result<Project, ProjectError> {
         let settings = rc::parse(&rc)?;
         Ok(Project { rc, settings })

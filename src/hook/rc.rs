@@ -8,6 +8,7 @@
 //! environment: acme/app/dev   # or: file: ./env/dev.yaml
 //! refresh: 5m                 # re-open this long before credentials expire
 //! unsafe-vars: PS1 LD_LIBRARY_PATH   # export these though they can run code
+//! aws: endpoint               # serve AWS keys from the agent, not the environment
 //! ```
 
 use std::path::{Component, Path, PathBuf};
@@ -18,7 +19,7 @@ use crate::fsutil::{self, ReadError, Trusting};
 pub const FILE_NAME: &str = ".escrc";
 /// An `.escrc` is a few lines; anything bigger is not one.
 pub const MAX_SIZE: u64 = 64 * 1024;
-const KEYS: &str = "environment, file, refresh, unsafe-vars";
+const KEYS: &str = "environment, file, refresh, unsafe-vars, aws";
 
 /// An `.escrc` as found on disk.
 #[derive(Debug, Clone)]
@@ -58,6 +59,29 @@ pub struct Settings {
     /// Variables that can make a shell or the loader run code which this
     /// `.escrc` asks to export all the same (see `hook::guard`).
     pub unsafe_vars: Vec<String>,
+    /// How AWS keys reach the shell; `None`: the user's default
+    /// (`aws:` in config.yaml), else [`AwsMode::Export`].
+    pub aws: Option<AwsMode>,
+}
+
+/// How an environment's aws-login keys reach processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AwsMode {
+    /// As the three `AWS_*` variables, like any other.
+    #[default]
+    Export,
+    /// Through the agent's credential endpoint: the variables name it.
+    Endpoint,
+}
+
+impl AwsMode {
+    pub fn parse(s: &str) -> Option<AwsMode> {
+        match s {
+            "export" => Some(AwsMode::Export),
+            "endpoint" => Some(AwsMode::Endpoint),
+            _ => None,
+        }
+    }
 }
 
 impl Settings {
@@ -161,12 +185,14 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
                 target: Target::Reference(only.to_string()),
                 refresh: None,
                 unsafe_vars: Vec::new(),
+                aws: None,
             })
         }
         _ => {
             let mut target = None;
             let mut refresh = None;
             let mut unsafe_vars = Vec::new();
+            let mut aws = None;
             for (line, column, text) in &lines {
                 let Some((key, value)) = text.split_once(':').filter(|_| keyed(text)) else {
                     return Err(err(
@@ -211,6 +237,15 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
                             unsafe_vars.push(name.to_string());
                         }
                     }
+                    "aws" => {
+                        aws = Some(AwsMode::parse(value).ok_or_else(|| {
+                            err(
+                                *line,
+                                vcol,
+                                format!("`aws` is `export` or `endpoint`, not `{value}`"),
+                            )
+                        })?);
+                    }
                     other => {
                         return Err(err(
                             *line,
@@ -231,6 +266,7 @@ pub fn parse(rc: &RcFile) -> Result<Settings, RcError> {
                 target,
                 refresh,
                 unsafe_vars,
+                aws,
             })
         }
     }
@@ -301,6 +337,12 @@ mod tests {
         assert_eq!(s.target, Target::File(PathBuf::from("/p/env/dev.yaml")));
         assert_eq!(s.refresh, Some(Duration::from_secs(300)));
         assert_eq!(s.unsafe_vars, ["PS1", "LD_PRELOAD", "ENV"]);
+        assert_eq!(s.aws, None);
+        let s = parse(&rc("environment: a/b\naws: endpoint\n")).unwrap();
+        assert_eq!(s.aws, Some(AwsMode::Endpoint));
+        let e = parse(&rc("environment: a/b\naws: keys\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 6));
+        assert!(e.to_string().contains("`export` or `endpoint`"), "{e}");
         let e = parse(&rc("environment: a/b\nunsafe-vars: $(x)\n")).unwrap_err();
         assert_eq!((e.line, e.column), (2, 14));
     }

@@ -184,6 +184,7 @@ impl Evaluator<'_> {
                 if let Some(t) = opened.expires_at {
                     self.expires_at = Some(self.expires_at.map_or(t, |e| e.min(t)));
                 }
+                self.credentials.extend(opened.credentials);
                 let mut v = Val::from_value(&opened.value);
                 if v.secret {
                     v.deep_secret();

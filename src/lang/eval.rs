@@ -10,7 +10,7 @@ use super::budget::{self, Budget, Limit};
 use super::diag::{Diagnostic, Severity};
 use super::syntax::Pos;
 use super::val::{merge, merge_owned, VKind, Val};
-use super::{ast, syntax, LoadError, Loader, Options};
+use super::{ast, syntax, Credential, LoadError, Loader, Options};
 
 /// Per environment: what it evaluated, or why it could not be used.
 enum Slot {
@@ -28,6 +28,7 @@ pub(super) struct Evaluator<'a> {
     pub diags: Vec<Diagnostic>,
     pub runtime: Option<tokio::runtime::Runtime>,
     pub expires_at: Option<i64>,
+    pub credentials: Vec<Credential>,
     budget: Budget,
 }
 
@@ -60,6 +61,7 @@ impl<'a> Evaluator<'a> {
             diags: Vec::new(),
             runtime: None,
             expires_at: None,
+            credentials: Vec::new(),
             budget: Budget::starting_here(),
         }
     }

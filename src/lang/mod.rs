@@ -24,7 +24,10 @@ pub mod value;
 pub use diag::{Diagnostic, Severity};
 pub use value::{Kind, Number, Value};
 
-pub use provider::{BoxFuture, Context, Opened, Provider, ProviderError, Registry, Rotator};
+pub use provider::{
+    BoxFuture, Context, Credential, CredentialPart, Opened, Provider, ProviderError, Registry,
+    Rotator,
+};
 
 /// Finds the definition of an environment named as an import or an
 /// `${environments.project.env}` reference names it (`env` or `project/env`).
@@ -68,6 +71,8 @@ pub struct Evaluated {
     pub diagnostics: Vec<Diagnostic>,
     /// The earliest expiry (Unix seconds) reported by any provider opened.
     pub expires_at: Option<i64>,
+    /// The credential parts providers returned (see [`Opened::credentials`]).
+    pub credentials: Vec<Credential>,
 }
 
 impl Evaluated {
@@ -95,6 +100,7 @@ pub fn evaluate(name: &str, source: &[u8], loader: &dyn Loader, options: &Option
         value,
         diagnostics,
         expires_at: evaluator.expires_at,
+        credentials: std::mem::take(&mut evaluator.credentials),
     }
 }
 

@@ -21,6 +21,10 @@ pub struct Opened {
     /// When what was opened stops being valid (Unix seconds), e.g. the
     /// expiry of STS credentials.
     pub expires_at: Option<i64>,
+    /// Which output strings are parts of a cloud credential (aws-login's
+    /// keys): the front ends find the variables that carry them, however
+    /// the definition referenced them, by these.
+    pub credentials: Vec<Credential>,
 }
 
 impl From<Value> for Opened {
@@ -28,7 +32,29 @@ impl From<Value> for Opened {
         Opened {
             value,
             expires_at: None,
+            credentials: Vec::new(),
         }
+    }
+}
+
+/// The role of one part of an AWS credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum CredentialPart {
+    AccessKeyId,
+    SecretAccessKey,
+    SessionToken,
+}
+
+/// One output string that is a credential part. `Debug` hides the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub part: CredentialPart,
+    pub value: String,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credential({:?})", self.part)
     }
 }
 

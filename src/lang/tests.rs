@@ -38,6 +38,7 @@ impl Provider for Expiring {
             Ok(Opened {
                 value: inputs.clone(),
                 expires_at: expires,
+                credentials: Vec::new(),
             })
         })
     }

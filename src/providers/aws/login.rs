@@ -12,7 +12,9 @@ use super::inputs::Object;
 use super::sdk::{self, Call, Identity, Service, Target};
 use super::{token, when_known, Settings};
 use crate::duration::{self, GoStyle};
-use crate::lang::{BoxFuture, Context, Opened, Provider, ProviderError, Value};
+use crate::lang::{
+    BoxFuture, Context, Credential, CredentialPart, Opened, Provider, ProviderError, Value,
+};
 
 const NAME: &str = "aws-login";
 /// ESC defaults to 2h, which STS refuses for any role left at IAM's
@@ -41,7 +43,7 @@ impl AwsLogin {
             .into_iter()
             .filter(|form| root.has(form))
             .collect();
-        match forms.as_slice() {
+        let opened = match forms.as_slice() {
             [] => Err(root.error(
                 "",
                 "give one of `oidc` (a web identity token), `assumeRole` (your AWS profile or \
@@ -54,7 +56,8 @@ impl AwsLogin {
             ["static"] => static_keys(&root.required_object("static")?).map(Opened::from),
             ["oidc"] => self.oidc(&root).await,
             _ => self.assume_role(&root).await,
-        }
+        };
+        opened.map(mark_credentials)
     }
 
     async fn oidc(&self, root: &Object<'_>) -> Result<Opened, ProviderError> {
@@ -233,6 +236,25 @@ fn default_session_name(user: Option<&str>) -> String {
     }
 }
 
+/// Records which outputs are the keys, so the credential endpoint can serve
+/// the variables that carry them.
+fn mark_credentials(mut opened: Opened) -> Opened {
+    let parts = [
+        ("accessKeyId", CredentialPart::AccessKeyId),
+        ("secretAccessKey", CredentialPart::SecretAccessKey),
+        ("sessionToken", CredentialPart::SessionToken),
+    ];
+    for (key, part) in parts {
+        if let Some(value) = opened.value.get(key).and_then(Value::as_str) {
+            opened.credentials.push(Credential {
+                part,
+                value: value.to_string(),
+            });
+        }
+    }
+    opened
+}
+
 /// The `static` form: the keys as given, the secret ones marked secret.
 fn static_keys(keys: &Object) -> Result<Value, ProviderError> {
     keys.only(&["accessKeyId", "secretAccessKey", "sessionToken"])?;
@@ -277,6 +299,7 @@ fn session(credentials: Option<&StsCredentials>, form: &Object) -> Result<Opened
     Ok(Opened {
         value,
         expires_at: Some(expiration.secs()),
+        credentials: Vec::new(),
     })
 }
 
