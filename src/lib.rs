@@ -6,7 +6,9 @@
 //! files, and the consumers (`open`, `run`, the shell hook) render them.
 
 pub mod access;
+pub mod backend;
 pub mod cli;
+pub mod cloud;
 pub mod commands;
 pub mod digest;
 pub mod duration;

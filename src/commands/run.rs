@@ -8,6 +8,7 @@ use std::sync::Once;
 use anyhow::Result;
 
 use super::App;
+use crate::backend::Backend;
 use crate::cli::RunArgs;
 use crate::lang::Value;
 use crate::projection;
@@ -15,7 +16,8 @@ use crate::run::watch::{self, Attempt, Opened};
 use crate::run::{self, Plan};
 
 pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
-    let env = app.reference(&args.env)?;
+    let loc = app.locate(&args.env)?;
+    let env = loc.env.clone();
     let Some((cmd, rest)) = args.command.split_first() else {
         anyhow::bail!("no command specified");
     };
@@ -23,7 +25,18 @@ pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
     let program = run::resolve_command(cmd, std::env::var_os("PATH").as_deref())?;
     let plan = |top: &Value| plan(app, args, program.clone(), cmd, rest, top);
     if !args.watch {
-        return run::execute(plan(&app.open(&env)?)?);
+        return run::execute(plan(&app.open_located(&loc)?.value)?);
+    }
+    if let Backend::Cloud(login) = &loc.backend {
+        return watch::watch(|| Attempt {
+            files: Vec::new(),
+            opened: app.open_cloud(login, &loc).and_then(|o| {
+                Ok(Opened {
+                    plan: plan(&o.value)?,
+                    expires_at: Some(o.expires_at),
+                })
+            }),
+        });
     }
     // The same record of what was read as the shell hook keeps: the
     // environment's own definition and every import, found or not.
