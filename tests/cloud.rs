@@ -490,3 +490,123 @@ fn run_aws_cli_with_credentials_moto_issued() {
         "arn:aws:sts::123456789012:assumed-role/cloud-dev/esc-cloud"
     );
 }
+
+#[test]
+fn env_ls_lists_cloud_beside_local_following_next_token() {
+    let s = standin();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("escsh/environments/local/app");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join("mine.yaml"), "values: {}\n").unwrap();
+    let o = run(&s, home.path(), &["env", "ls"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(
+        out(&o),
+        "local/app/mine\nacme/app/dev\nacme/app/prod\nacme/shared/aws\nother/x/y\n"
+    );
+    // Four environments, two a page: three requests, the last two with the token.
+    let lists: Vec<_> = s
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/esc/environments")
+        .collect();
+    let queries: Vec<&str> = lists.iter().map(|r| r.query.as_str()).collect();
+    assert_eq!(queries, ["", "continuationToken=page-2"]);
+    assert!(s.problems().is_empty(), "{:?}", s.problems());
+}
+
+#[test]
+fn env_get_shows_the_definition_and_hides_secrets_unless_asked() {
+    let s = standin();
+    let home = tempfile::tempdir().unwrap();
+    let o = run(&s, home.path(), &["env", "get", "acme/app/dev"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let text = out(&o);
+    assert!(
+        text.starts_with(&format!(
+            "# Definition ({}/acme/app/dev, revision 42)\n",
+            s.url
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("ciphertext: ZXNjeAAAAAEAAQ==") && !text.contains("hunter2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# Value\n") && text.contains("\"pw\": \"[secret]\""),
+        "{text}"
+    );
+    assert_eq!(s.count("GET", "/decrypt"), 0);
+    let o = run(
+        &s,
+        home.path(),
+        &["env", "get", "acme/app/dev", "--show-secrets"],
+    );
+    assert!(
+        out(&o).contains("fn::secret: hunter2-cloud")
+            && out(&o).contains("\"pw\": \"hunter2-cloud\""),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        s.count("GET", "/api/esc/environments/acme/app/dev/decrypt"),
+        1
+    );
+    let o = run(
+        &s,
+        home.path(),
+        &["env", "get", "acme/app/dev@stable", "app.url"],
+    );
+    assert_eq!(out(&o), "\"https://v41.example\"\n", "{}", err(&o));
+    let o = run(&s, home.path(), &["env", "get", "acme/app/dev", "pw"]);
+    assert_eq!(out(&o), "\"[secret]\"\n");
+}
+
+#[test]
+fn editing_commands_refuse_cloud_environments_clearly() {
+    let s = standin();
+    let home = tempfile::tempdir().unwrap();
+    for (args, verb) in [
+        (vec!["env", "init", "acme/app/new"], "init"),
+        (vec!["env", "edit", "acme/app/dev"], "edit"),
+        (vec!["env", "set", "acme/app/dev", "a", "1"], "set"),
+        (vec!["env", "rm", "acme/app/dev", "--yes"], "rm"),
+    ] {
+        let o = run(&s, home.path(), &args);
+        assert_eq!(code(&o), 1, "{args:?}");
+        assert!(
+            err(&o).contains("is a Pulumi Cloud environment")
+                && err(&o).contains(&format!("pulumi env {verb}")),
+            "{}",
+            err(&o)
+        );
+    }
+    assert!(s
+        .requests()
+        .iter()
+        .all(|r| r.method == "GET" || r.method == "POST"));
+    assert_eq!(s.count("POST", ""), 0, "nothing was changed");
+}
+
+#[test]
+fn status_names_the_backend_and_revision_never_the_token() {
+    let s = standin();
+    let home = tempfile::tempdir().unwrap();
+    let proj = home.path().join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::write(proj.join(".escrc"), "acme/app/dev\n").unwrap();
+    let o = s
+        .escsh(home.path())
+        .args(["status", "--json"])
+        .current_dir(&proj)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let j: Json = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(j["backend"], s.url.as_str());
+    assert_eq!(j["revision"], 42);
+    assert_eq!(j["source"], format!("{}/acme/app/dev", s.url));
+    assert_eq!(j["tokenFrom"], "PULUMI_ACCESS_TOKEN");
+    no_token(&o);
+}

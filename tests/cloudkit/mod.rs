@@ -33,6 +33,9 @@ pub struct Canned {
     pub tags: BTreeMap<String, i64>,
     /// A 400 with these diagnostics answers every open.
     pub diagnostics: Option<Json>,
+    /// Revisions the next opens of the latest get, in turn (the last one
+    /// stays): a definition changing between two opens.
+    pub open_order: std::collections::VecDeque<i64>,
 }
 
 impl Canned {
@@ -111,6 +114,12 @@ impl StandIn {
             .unwrap()
             .tags
             .insert(tag.into(), revision);
+    }
+
+    /// The next opens of `name` (no version) answer these revisions in turn.
+    pub fn open_order(&self, name: &str, revisions: &[i64]) {
+        let mut s = self.state.lock().unwrap();
+        s.envs.get_mut(name).unwrap().open_order = revisions.iter().copied().collect();
     }
 
     pub fn set_diagnostics(&self, name: &str, diagnostics: Json) {
@@ -439,8 +448,14 @@ fn open(s: &mut State, r: &Request, name: &str, version: Option<&str>) -> Reply 
         s.problems
             .push(format!("open without a lone duration: {:?}", r.query));
     }
-    let Some(c) = s.envs.get(name) else {
+    let Some(c) = s.envs.get_mut(name) else {
         return error(404, &format!("Environment '{name}' not found"));
+    };
+    let ordered = match (version, c.open_order.len()) {
+        (None, 0) => None,
+        (None, 1) => c.open_order.front().copied(),
+        (None, _) => c.open_order.pop_front(),
+        _ => None,
     };
     if let Some(d) = &c.diagnostics {
         return (
@@ -451,7 +466,7 @@ fn open(s: &mut State, r: &Request, name: &str, version: Option<&str>) -> Reply 
                 .into_bytes(),
         );
     }
-    let Some(rev) = resolve(c, version) else {
+    let Some(rev) = ordered.or_else(|| resolve(c, version)) else {
         return error(404, "Environment version not found");
     };
     s.next_session += 1;
