@@ -610,3 +610,85 @@ fn status_names_the_backend_and_revision_never_the_token() {
     assert_eq!(j["tokenFrom"], "PULUMI_ACCESS_TOKEN");
     no_token(&o);
 }
+
+/// `run --watch` notices a new revision by polling (once a minute) and
+/// restarts the command on it. Takes a minute by design.
+#[test]
+fn run_watch_polls_the_revision_and_restarts_on_a_change() {
+    use std::io::BufRead;
+    let s = standin();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = s
+        .escsh(home.path())
+        .args([
+            "run",
+            "--watch",
+            "acme/app/dev",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$APP_URL\"; exec sleep 600",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "https://dev.example");
+    let started = Instant::now();
+    s.put("acme/app/dev", 43, DEV_YAML, dev("https://v43.example"));
+    let next = lines.next().unwrap().unwrap();
+    let waited = started.elapsed();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert_eq!(next, "https://v43.example");
+    assert!(waited < Duration::from_secs(75), "{waited:?}");
+    // One revision read per open, one poll in the minute: never more often.
+    let reads = s.count("GET", "/api/esc/environments/acme/app/dev") - s.count("GET", "/open/");
+    assert!(reads <= 3, "{reads} revision reads in {waited:?}");
+    assert_eq!(s.count("POST", "/open"), 2);
+}
+
+/// escsh decided against local definitions importing cloud environments:
+/// the error says so, in an environment of org `local` and in a project's
+/// own definition, and nothing is asked of the server.
+#[test]
+fn local_definitions_cannot_import_cloud_environments() {
+    let s = standin();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("escsh/environments/local/app");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join("main.yaml"), "imports:\n  - acme/shared/aws\n").unwrap();
+    let o = run(&s, home.path(), &["open", "local/app/main"]);
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(
+        err(&o).contains("a local environment cannot import a Pulumi Cloud one"),
+        "{}",
+        err(&o)
+    );
+    let proj = home.path().join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::write(proj.join(".escrc"), "file: ./dev.yaml\n").unwrap();
+    std::fs::write(proj.join("dev.yaml"), "imports:\n  - acme/shared/aws\n").unwrap();
+    let o = s
+        .escsh(home.path())
+        .arg("allow")
+        .current_dir(&proj)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let o = s
+        .escsh(home.path())
+        .args(["export", "bash"])
+        .current_dir(&proj)
+        .output()
+        .unwrap();
+    let e = err(&o);
+    assert!(
+        e.contains("a local definition cannot import a Pulumi Cloud environment")
+            && e.contains("escsh env init acme/shared/aws"),
+        "{e}"
+    );
+    assert!(s.requests().is_empty(), "{:?}", s.requests());
+}

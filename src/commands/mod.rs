@@ -345,7 +345,11 @@ impl App {
             .unwrap_or_else(|_| EnvRef::parse("local/default/project", "local").expect("valid"));
         let recording =
             Recording::new(StoreLoader::orgless(self.store.as_ref(), &self.default_org));
-        let evaluated = self.evaluate_with(&name, &env, bytes, &recording);
+        let refusing = LocalImports {
+            inner: &recording,
+            app: self,
+        };
+        let evaluated = self.evaluate_with(&name, &env, bytes, &refusing);
         let locate = self.locator(
             recording.loader(),
             &name,
@@ -389,6 +393,32 @@ impl App {
             .into());
         }
         Ok(())
+    }
+}
+
+/// A project definition's loader that refuses imports from an org that is
+/// not local. escsh decided against importing Pulumi Cloud environments
+/// into local definitions: the evaluator takes definitions, and a cloud
+/// environment is only available as its opened value, so the import could
+/// not be exact.
+struct LocalImports<'a> {
+    inner: &'a Recording<'a>,
+    app: &'a App,
+}
+
+impl lang::Loader for LocalImports<'_> {
+    fn load(&self, name: &str) -> std::result::Result<Vec<u8>, lang::LoadError> {
+        match self.inner.loader().resolve(name) {
+            Some(env) if !self.app.backends.is_local_org(&env.org) => {
+                Err(lang::LoadError::Other(format!(
+                    "{env} is not in the local store, and a local definition cannot import a \
+                     Pulumi Cloud environment (escsh gets those only as opened values, so the \
+                     import could not be exact); create {env} locally with `escsh env init \
+                     {env}`, or use the cloud environment on its own"
+                )))
+            }
+            _ => self.inner.load(name),
+        }
     }
 }
 
