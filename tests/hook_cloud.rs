@@ -166,3 +166,47 @@ fn shells_entering_at_once_make_one_open() {
     assert_eq!(s.count("POST", "/open"), 1, "{:?}", s.requests());
     assert_eq!(s.count("GET", "/open/"), 1);
 }
+
+/// The expiry of a cloud-opened environment is the earliest of the
+/// session's end (12 h), any `expiration`, and the `aws-login` duration the
+/// definition gives (here 1 h, read from `exprs`).
+#[test]
+fn expiry_takes_the_aws_login_duration_from_the_definition() {
+    let kit = Kit::new();
+    let s = StandIn::start();
+    let mut env = environment(json!({"environmentVariables": v(json!({"FOO": "x"}))}));
+    env["exprs"] = json!({"aws": {"object": {"login": {"builtin": {
+        "name": "fn::open::aws-login",
+        "arg": {"object": {"oidc": {"object": {
+            "duration": {"literal": "1h"},
+            "roleArn": {"literal": "arn:aws:iam::123456789012:role/dev"}}}}}}}}}});
+    s.put("acme/app/dev", 1, "", env);
+    let proj = kit.project("proj", "acme/app/dev\n");
+    let pairs = pulumi_env(&s);
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    allow(&kit, &proj, &pairs);
+    let escsh = |args: &[&str]| {
+        Command::new(shellkit::real_escsh())
+            .args(args)
+            .current_dir(&proj)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &kit.home)
+            .env("ESCSH_HOME", &kit.escsh_home)
+            .envs(pairs.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let before = now();
+    assert!(escsh(&["export", "bash"]).status.success());
+    let o = escsh(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let expires = status["expires"].as_str().unwrap();
+    let want: Vec<String> = (0..=3).map(|d| rfc3339(before + 3600 + d)).collect();
+    assert!(
+        want.iter().any(|w| w == expires),
+        "{expires} not about {}",
+        want[0]
+    );
+    assert_eq!(cloudkit::last_open_duration(&s).as_deref(), Some("12h0m0s"));
+}
