@@ -100,14 +100,17 @@ impl Http {
         &self.base
     }
 
-    /// `GET path`, retried on 429 and 5xx.
+    /// `GET path`, retried on 429 and 5xx while the retries stay within
+    /// one call's time.
     pub fn get(&self, path: &str) -> Result<Answer, HttpError> {
+        let start = std::time::Instant::now();
         let mut pause = FIRST_PAUSE;
         let mut tries = 1;
         loop {
             let answer = self.once(http::Method::GET, path, None)?;
             let again = answer.status == 429 || answer.status >= 500;
-            if !again || tries >= TRIES {
+            let in_time = start.elapsed() + pause < CALL_TIMEOUT;
+            if !again || tries >= TRIES || !in_time {
                 return Ok(answer);
             }
             std::thread::sleep(pause);
