@@ -7,7 +7,9 @@
 
 pub mod access;
 pub mod agent;
+pub mod backend;
 pub mod cli;
+pub mod cloud;
 pub mod commands;
 pub mod digest;
 pub mod duration;

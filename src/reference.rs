@@ -27,7 +27,7 @@ pub enum RefError {
     #[error("no environment specified")]
     Empty,
     #[error(
-        "\"{reference}\" names a version ({version}); versions are not supported by the local store, name the environment without \"@{version}\""
+        "\"{reference}\" names a version ({version}); versions are not supported by the local store (only Pulumi Cloud environments have them), name the environment without \"@{version}\""
     )]
     Version { reference: String, version: String },
     #[error("invalid {part} name \"{value}\" in \"{reference}\": {reason}")]
@@ -62,6 +62,30 @@ impl EnvRef {
         EnvRef::from_parts(reference, org, project, env)
     }
 
+    /// Parses a reference that may name a version (`@42`, `@stable`, or
+    /// the legacy `:42`); only a Pulumi Cloud environment has versions.
+    pub fn parse_versioned(
+        reference: &str,
+        default_org: &str,
+    ) -> Result<(EnvRef, Option<String>), RefError> {
+        match reference.find(['@', ':']) {
+            Some(i) => {
+                let version = &reference[i + 1..];
+                let env = EnvRef::parse(&reference[..i], default_org)?;
+                if version.is_empty() {
+                    return Err(RefError::BadPart {
+                        reference: reference.to_string(),
+                        part: "version",
+                        value: String::new(),
+                        reason: "it is empty",
+                    });
+                }
+                Ok((env, Some(version.to_string())))
+            }
+            None => Ok((EnvRef::parse(reference, default_org)?, None)),
+        }
+    }
+
     /// Resolves an import name (`env` or `project/env`) inside `org`: imports
     /// never leave the importing environment's org.
     pub fn parse_import(name: &str, org: &str) -> Result<EnvRef, RefError> {
@@ -70,8 +94,10 @@ impl EnvRef {
                 reference: name.to_string(),
                 part: "import",
                 value: name.to_string(),
-                reason:
-                    "imports name \"env\" or \"project/env\" inside the importing environment's org",
+                reason: "imports name \"env\" or \"project/env\" inside the importing \
+                         environment's org; escsh does not import across orgs, so a local \
+                         environment cannot import a Pulumi Cloud one (open that one with \
+                         `escsh open` or `escsh run` instead)",
             });
         }
         EnvRef::parse(name, org)
@@ -232,6 +258,22 @@ mod tests {
             "{msg}"
         );
         assert!(matches!(r("p/e:latest"), Err(RefError::Version { .. })));
+    }
+
+    #[test]
+    fn versions_are_split_off() {
+        let (e, v) = EnvRef::parse_versioned("acme/app/dev@42", "local").unwrap();
+        assert_eq!(
+            (e.to_string(), v.as_deref()),
+            ("acme/app/dev".into(), Some("42"))
+        );
+        let (e, v) = EnvRef::parse_versioned("app/dev:stable", "acme").unwrap();
+        assert_eq!(
+            (e.to_string(), v.as_deref()),
+            ("acme/app/dev".into(), Some("stable"))
+        );
+        assert_eq!(EnvRef::parse_versioned("dev", "local").unwrap().1, None);
+        assert!(EnvRef::parse_versioned("dev@", "local").is_err());
     }
 
     #[test]

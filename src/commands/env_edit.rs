@@ -13,6 +13,7 @@ use crate::reference::EnvRef;
 
 pub fn edit(app: &App, args: &EnvEditArgs) -> Result<()> {
     let env = app.reference(&args.env)?;
+    app.local_only(&env, "edit")?;
     let original = app.store.read(&env)?;
     let editor = editor_command()?;
 

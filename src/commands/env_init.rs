@@ -11,6 +11,7 @@ use crate::reference::EnvRef;
 
 pub fn init(app: &App, args: &EnvInitArgs) -> Result<()> {
     let env = app.reference(&args.env)?;
+    app.local_only(&env, "init")?;
     let definition = match &args.file {
         Some(f) if f.as_os_str() == "-" => {
             let mut buf = Vec::new();

@@ -9,6 +9,7 @@ use crate::cli::EnvRmArgs;
 
 pub fn rm(app: &App, args: &EnvRmArgs) -> Result<()> {
     let env = app.reference(&args.env)?;
+    app.local_only(&env, "rm")?;
     // Fail on a missing environment before asking anything.
     app.store.read(&env)?;
     if !args.yes {

@@ -17,6 +17,7 @@ use crate::reference::EnvRef;
 
 pub fn set(app: &App, args: &EnvSetArgs) -> Result<()> {
     let env = app.reference(&args.env)?;
+    app.local_only(&env, "set")?;
     let path = access::parse_path(&args.path)?;
     if path.is_empty() {
         bail!("the property path is empty; name a value under `values`, e.g. app.url");

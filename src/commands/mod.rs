@@ -15,6 +15,7 @@ pub mod env_rm;
 pub mod env_set;
 pub mod export;
 pub mod hook;
+pub mod located;
 pub mod man;
 pub mod open;
 pub mod opener;
@@ -28,6 +29,7 @@ use std::io::{self, Write};
 use anyhow::{Context as _, Result};
 
 use crate::access::{self, Accessor};
+use crate::backend::Resolver;
 use crate::hook::project::Project;
 use crate::hook::rc;
 use crate::lang::{self, interp, Diagnostic, Evaluated, Value};
@@ -35,6 +37,7 @@ use crate::paths::Paths;
 use crate::printable;
 use crate::reference::{self, EnvRef};
 use crate::store::{LocalStore, Recording, Source, Store, StoreError, StoreLoader};
+pub use located::{Located, OpenedValue};
 
 /// An evaluation together with every definition it read (or looked for),
 /// as read: what a cache records and a watcher watches.
@@ -107,6 +110,8 @@ pub struct App {
     pub paths: Paths,
     pub default_org: String,
     pub store: Box<dyn Store>,
+    /// Which backend each org is in.
+    pub backends: Resolver,
 }
 
 impl App {
@@ -114,10 +119,16 @@ impl App {
         let paths = Paths::from_env()?;
         let default_org = reference::default_org(&paths.config_file())?;
         let store = Box::new(LocalStore::new(paths.store_dir()));
+        let backends = Resolver::new(
+            &paths.config_file(),
+            &paths.store_dir(),
+            crate::cloud::login::Env::process(),
+        )?;
         Ok(App {
             paths,
             default_org,
             store,
+            backends,
         })
     }
 
@@ -234,7 +245,11 @@ impl App {
             .unwrap_or_else(|_| EnvRef::parse("local/default/project", "local").expect("valid"));
         let recording =
             Recording::new(StoreLoader::orgless(self.store.as_ref(), &self.default_org));
-        let evaluated = self.evaluate_with(&name, &env, bytes, &recording);
+        let refusing = located::LocalImports {
+            inner: &recording,
+            app: self,
+        };
+        let evaluated = self.evaluate_with(&name, &env, bytes, &refusing);
         let locate = self.locator(
             recording.loader(),
             &name,

@@ -14,7 +14,8 @@ use crate::reference::EnvRef;
 use crate::shell::{self, Shell};
 
 pub fn run(app: &App, args: &OpenArgs, out: &mut dyn Write) -> Result<()> {
-    let env = app.reference(&args.env)?;
+    let loc = app.locate(&args.env)?;
+    let env = loc.env.clone();
     let projected = matches!(args.format, Format::Dotenv | Format::Shell);
     if projected && args.path.is_some() {
         bail!(
@@ -24,7 +25,7 @@ pub fn run(app: &App, args: &OpenArgs, out: &mut dyn Write) -> Result<()> {
     }
     // Check the path before evaluating: a typo should cost nothing.
     let path = args.path.as_deref().map(access::parse_path).transpose()?;
-    let top = app.open(&env)?;
+    let top = app.open_located(&loc)?.value;
     if projected {
         return print_projection(app, &env, &top, args.format, out);
     }

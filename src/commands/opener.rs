@@ -5,11 +5,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::App;
+use crate::backend::Backend;
+use crate::cloud::{Cloud, CloudError};
 use crate::hook::cache::{CachedVar, Entry};
 use crate::hook::decide::{Failed, Opener};
 use crate::hook::project::Project;
 use crate::hook::rc::Target;
-use crate::lang::{Severity, Value};
+use crate::lang::{Credential, Severity, Value};
 use crate::projection::{self, VarKind};
 use crate::store::Source;
 
@@ -28,6 +30,14 @@ impl Opener for HookOpener<'_> {
         now: i64,
     ) -> Result<Entry, Failed> {
         let app = self.app;
+        if let Target::Reference(r) = &project.settings.target {
+            if let Some(cloud) = self.open_cloud(project, r, now) {
+                let (value, expires_at, sources) = cloud?;
+                // Evaluated by Pulumi Cloud: no provider marks which values
+                // are aws-login keys, so endpoint mode has none to serve.
+                return self.entry(project, value, expires_at, &[], sources, now);
+            }
+        }
         let recorded = match (&project.settings.target, definition) {
             (Target::Reference(r), _) => match app.reference(r) {
                 Ok(env) => app.open_recorded(&env),
@@ -63,36 +73,8 @@ impl Opener for HookOpener<'_> {
             return Err(fail(errors.join("; ")));
         }
         let value = evaluated.value.unwrap_or_else(|| Value::object([]));
-        let vars = projection::project(&value);
-        let credentials = evaluated.credentials;
-        for v in &vars {
-            crate::shell::check_name(&v.name).map_err(|e| fail(e.to_string()))?;
-        }
-        // Past the kernel's limits every later exec in the shell fails,
-        // escsh's own included: refuse the whole environment instead.
-        projection::check_sizes(&vars).map_err(|e| fail(e.to_string()))?;
-        let files_dir = app.paths.hook_files_dir().join(project.cache_key());
-        let vars = projection::materialize(&vars, &files_dir)
-            .map_err(|e| fail(format!("writing files to {}: {e}", files_dir.display())))?;
-        Ok(Entry {
-            target: project.target_name(),
-            vars: vars
-                .into_iter()
-                .map(|v| CachedVar {
-                    aws: projection::credential_part(&v, &credentials),
-                    secret: v.secret && v.kind == VarKind::Env,
-                    name: v.name,
-                    value: v.value,
-                })
-                .collect(),
-            expires_at: evaluated.expires_at,
-            opened_at: now,
-            sources: dedup(sources),
-            failure: None,
-            unopened: false,
-        })
+        self.entry(project, value, evaluated.expires_at, &evaluated.credentials, dedup(sources), now)
     }
-
     fn refresh_in_background(&self, rc: &Path) {
         let Ok(exe) = std::env::current_exe() else {
             return;
@@ -115,6 +97,89 @@ impl Opener for HookOpener<'_> {
         let _ = cmd.spawn();
     }
 }
+
+impl HookOpener<'_> {
+    /// The cache entry of an opened `value`: its variables projected and
+    /// checked, its files written to the project's private directory.
+    fn entry(
+        &self,
+        project: &Project,
+        value: Value,
+        expires_at: Option<i64>,
+        credentials: &[Credential],
+        sources: Vec<Source>,
+        now: i64,
+    ) -> Result<Entry, Failed> {
+        let app = self.app;
+        let fail = |message: String| Failed {
+            message,
+            sources: sources.clone(),
+        };
+        let vars = projection::project(&value);
+        for v in &vars {
+            crate::shell::check_name(&v.name).map_err(|e| fail(e.to_string()))?;
+        }
+        // Past the kernel's limits every later exec in the shell fails,
+        // escsh's own included: refuse the whole environment instead.
+        projection::check_sizes(&vars).map_err(|e| fail(e.to_string()))?;
+        let files_dir = app.paths.hook_files_dir().join(project.cache_key());
+        let vars = projection::materialize(&vars, &files_dir)
+            .map_err(|e| fail(format!("writing files to {}: {e}", files_dir.display())))?;
+        Ok(Entry {
+            target: project.target_name(),
+            vars: vars
+                .into_iter()
+                .map(|v| CachedVar {
+                    aws: projection::credential_part(&v, credentials),
+                    secret: v.secret && v.kind == VarKind::Env,
+                    name: v.name,
+                    value: v.value,
+                })
+                .collect(),
+            expires_at,
+            opened_at: now,
+            sources,
+            failure: None,
+            unopened: false,
+        })
+    }
+
+    /// Opens `name` through Pulumi Cloud when it lives there (`None` for a
+    /// local environment). The entry's one source is the `.escrc` itself:
+    /// nothing else on disk changes what the server answers, so the entry
+    /// stays until the `.escrc` changes or the environment expires.
+    fn open_cloud(&self, project: &Project, name: &str, now: i64) -> Option<CloudOpened> {
+        let sources = vec![Source::current(&project.rc.path)];
+        let fail = |message: String| Failed {
+            message,
+            sources: sources.clone(),
+        };
+        let loc = match self.app.locate(name) {
+            Ok(loc) => loc,
+            Err(e) => return Some(Err(fail(format!("{e:#}")))),
+        };
+        let Backend::Cloud(login) = &loc.backend else {
+            return None;
+        };
+        let opened = Cloud::new(login).and_then(|c| c.open(&loc.env, loc.version.as_deref(), now));
+        Some(match opened {
+            Ok(o) => Ok((o.value, Some(o.expires_at), sources.clone())),
+            Err(CloudError::Invalid { diagnostics, .. }) => {
+                let errors: Vec<String> = diagnostics
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .take(MAX_SHOWN)
+                    .map(ToString::to_string)
+                    .collect();
+                Err(fail(errors.join("; ")))
+            }
+            Err(e) => Err(fail(e.to_string())),
+        })
+    }
+}
+
+/// A cloud environment's value, expiry and sources, or why it failed.
+type CloudOpened = Result<(Value, Option<i64>, Vec<Source>), Failed>;
 
 /// One record per file. A file read twice with different bytes (changed
 /// during the evaluation) gets a hash nothing matches, so the entry is

@@ -7,15 +7,24 @@ use std::sync::Once;
 
 use anyhow::Result;
 
-use super::App;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::{App, Located};
+use crate::backend::Backend;
 use crate::cli::RunArgs;
+use crate::cloud::login::Login;
+use crate::cloud::Cloud;
 use crate::lang::Value;
 use crate::projection::{self, Var, VarKind};
+use crate::run::watch::Poll;
 use crate::run::watch::{self, Attempt, Opened};
 use crate::run::{self, Plan};
 
 pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
-    let env = app.reference(&args.env)?;
+    let loc = app.locate(&args.env)?;
+    let env = loc.env.clone();
     let Some((cmd, rest)) = args.command.split_first() else {
         anyhow::bail!("no command specified");
     };
@@ -32,7 +41,7 @@ pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
             .iter()
             .any(|a| a.as_encoded_bytes().windows(2).any(|w| w == b"${"));
         let top = if needs_value {
-            app.open(&env)?
+            app.open_located(&loc)?.value
         } else {
             Value::object([])
         };
@@ -41,7 +50,10 @@ pub fn run(app: &App, args: &RunArgs) -> Result<u8> {
         return run::execute(plan);
     }
     if !args.watch {
-        return run::execute(plan(&app.open(&env)?)?);
+        return run::execute(plan(&app.open_located(&loc)?.value)?);
+    }
+    if let Backend::Cloud(login) = &loc.backend {
+        return watch_cloud(app, &loc, login, &plan);
     }
     // The same record of what was read as the shell hook keeps: the
     // environment's own definition and every import, found or not.
@@ -124,6 +136,60 @@ fn endpoint_vars(app: &App, reference: &str) -> Result<EndpointVars> {
         vars,
         hidden: agent::SHADOWING.iter().map(|s| s.to_string()).collect(),
     })
+}
+
+/// How often `run --watch` asks Pulumi Cloud for the revision: at most
+/// once a minute.
+const REVISION_POLL: Duration = Duration::from_secs(60);
+
+/// `run --watch` on a cloud environment: re-opened before expiry, and when
+/// the revision it names changes (polled; a revision number never does).
+fn watch_cloud(
+    app: &App,
+    loc: &Located,
+    login: &Login,
+    plan: &dyn Fn(&Value) -> Result<Plan>,
+) -> Result<u8> {
+    let cloud = Rc::new(Cloud::new(login)?);
+    let seen = Rc::new(Cell::new(None));
+    let version = loc.version.clone();
+    let fixed = version
+        .as_deref()
+        .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit()));
+    let poll = (!fixed).then(|| {
+        let (cloud, seen, env) = (cloud.clone(), seen.clone(), loc.env.clone());
+        Poll {
+            every: REVISION_POLL,
+            changed: Box::new(move || match cloud.revision(&env, version.as_deref()) {
+                Ok(r) => r.is_some() && r != seen.get(),
+                Err(e) => {
+                    eprintln!("escsh: warning: checking {env} for changes: {e}");
+                    false
+                }
+            }),
+        }
+    });
+    watch::watch_polling(
+        || {
+            // The revision first: a change made during the open is then
+            // seen at the next poll rather than missed.
+            if !fixed {
+                if let Ok(r) = cloud.revision(&loc.env, loc.version.as_deref()) {
+                    seen.set(r);
+                }
+            }
+            Attempt {
+                files: Vec::new(),
+                opened: app.open_cloud(login, loc).and_then(|o| {
+                    Ok(Opened {
+                        plan: plan(&o.value)?,
+                        expires_at: Some(o.expires_at),
+                    })
+                }),
+            }
+        },
+        poll,
+    )
 }
 
 /// What the command gets from the opened value `top`; fails when an

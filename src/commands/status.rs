@@ -5,9 +5,12 @@ use anyhow::Result;
 use serde_json::{Map, Value as Json};
 
 use super::App;
+use crate::backend::Backend;
+use crate::cloud::Cloud;
 use crate::hook::cache::Cache;
 use crate::hook::export;
 use crate::hook::project::{Project, Standing};
+use crate::hook::rc::Target;
 use crate::hook::state::VAR as STATE_VAR;
 use crate::hook::trust::{Trust, TrustStore};
 use crate::printable;
@@ -67,6 +70,7 @@ pub fn status(app: &App, json: bool) -> Result<()> {
 fn describe(app: &App, project: &Project, now: i64, report: &mut Map<String, Json>) {
     report.insert("escrc".into(), project.rc.path.display().to_string().into());
     report.insert("target".into(), project.target_name().into());
+    origin(app, project, report);
     let trust = match project.standing(&TrustStore::new(&app.paths.trust_dir())) {
         Ok(Standing::Allowed { .. }) => Trust::Allowed,
         Ok(Standing::Denied) => Trust::Denied,
@@ -105,4 +109,42 @@ fn describe(app: &App, project: &Project, now: i64, report: &mut Map<String, Jso
         "lastRefreshError".into(),
         entry.failure.map(|f| f.message).into(),
     );
+}
+
+/// Where the environment comes from: its file, or its Pulumi Cloud backend
+/// and current revision (one GET); never the token, only where it is from.
+fn origin(app: &App, project: &Project, report: &mut Map<String, Json>) {
+    let Target::Reference(name) = &project.settings.target else {
+        return;
+    };
+    let loc = match app.locate(name) {
+        Ok(loc) => loc,
+        Err(e) => {
+            report.insert("sourceError".into(), format!("{e:#}").into());
+            return;
+        }
+    };
+    let login = match &loc.backend {
+        Backend::Local => {
+            report.insert("source".into(), app.store.location(&loc.env).into());
+            return;
+        }
+        Backend::Cloud(login) => login,
+    };
+    report.insert(
+        "source".into(),
+        format!("{}/{}", login.url, loc.name()).into(),
+    );
+    report.insert("backend".into(), login.url.clone().into());
+    report.insert("tokenFrom".into(), login.token_source.clone().into());
+    let revision = Cloud::new(login).and_then(|c| c.revision(&loc.env, loc.version.as_deref()));
+    match revision {
+        Ok(Some(r)) => {
+            report.insert("revision".into(), r.into());
+        }
+        Ok(None) => {}
+        Err(e) => {
+            report.insert("sourceError".into(), e.to_string().into());
+        }
+    }
 }

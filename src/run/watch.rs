@@ -53,10 +53,22 @@ pub fn refresh_at(opened_at: i64, expires_at: i64) -> i64 {
     expires_at - (lifetime / 5).min(600)
 }
 
+/// A change that no file shows (a Pulumi Cloud environment's revision):
+/// `changed` is asked every `every`, and a `true` re-opens as an edit does.
+pub struct Poll {
+    pub every: Duration,
+    pub changed: Box<dyn FnMut() -> bool>,
+}
+
 /// Opens the environment with `open`, runs the command, and restarts it on
 /// every change until a signal stops escsh; returns the exit code, as
 /// [`super::execute`] does. A first opening with errors is the error.
-pub fn watch(mut open: impl FnMut() -> Attempt) -> Result<u8> {
+pub fn watch(open: impl FnMut() -> Attempt) -> Result<u8> {
+    watch_polling(open, None)
+}
+
+/// [`watch`], also asking `poll` whether the environment changed.
+pub fn watch_polling(mut open: impl FnMut() -> Attempt, mut poll: Option<Poll>) -> Result<u8> {
     let first = open();
     let opened = first.opened?;
     let (tx, rx) = mpsc::channel();
@@ -80,7 +92,8 @@ pub fn watch(mut open: impl FnMut() -> Attempt) -> Result<u8> {
         }
     });
 
-    let result = Supervisor::start(opened).and_then(|mut s| s.run(&rx, &mut files, &mut open));
+    let result = Supervisor::start(opened)
+        .and_then(|mut s| s.run(&rx, &mut files, &mut open, poll.as_mut()));
     handle.close();
     let _ = relay.join();
     result
@@ -116,6 +129,8 @@ struct Supervisor {
     refresh_at: Option<SystemTime>,
     /// The signal that asked escsh to stop.
     stop: Option<libc::c_int>,
+    /// When to ask the [`Poll`] next.
+    poll_at: Option<Instant>,
 }
 
 impl Supervisor {
@@ -129,6 +144,7 @@ impl Supervisor {
             settle_at: None,
             refresh_at: opened.expires_at.map(refresh_time),
             stop: None,
+            poll_at: None,
         })
     }
 
@@ -137,7 +153,11 @@ impl Supervisor {
         rx: &Receiver<Msg>,
         files: &mut Files,
         open: &mut impl FnMut() -> Attempt,
+        mut poll: Option<&mut Poll>,
     ) -> Result<u8> {
+        if let Some(p) = &poll {
+            self.poll_at = Some(Instant::now() + p.every);
+        }
         loop {
             if let Some(code) = self.reap()? {
                 return Ok(code);
@@ -154,6 +174,14 @@ impl Supervisor {
             if self.refresh_at.is_some_and(|t| t <= SystemTime::now()) {
                 self.refresh_at = None;
                 self.reopen(Why::Expiring, files, open);
+            }
+            if let (Some(p), Some(at)) = (poll.as_deref_mut(), self.poll_at) {
+                if at <= now && self.stop.is_none() {
+                    self.poll_at = Some(now + p.every);
+                    if (p.changed)() {
+                        self.reopen(Why::Edited, files, open);
+                    }
+                }
             }
             match rx.recv_timeout(self.sleep()) {
                 Ok(Msg::Paths(paths)) => {
@@ -178,7 +206,7 @@ impl Supervisor {
         let refresh = self
             .refresh_at
             .map(|t| now + t.duration_since(SystemTime::now()).unwrap_or_default());
-        [self.kill_at, self.settle_at, refresh]
+        [self.kill_at, self.settle_at, refresh, self.poll_at]
             .into_iter()
             .flatten()
             .map(|t| t.saturating_duration_since(now))

@@ -1,0 +1,212 @@
+//! The shell hook on a Pulumi Cloud environment, in real bash, zsh and
+//! fish against the stand-in: an `.escrc` naming `acme/app/dev` loads it,
+//! a background refresh before expiry brings the new values, leaving the
+//! project unloads them, and shells entering at once make one open.
+
+mod cloudkit;
+mod shellkit;
+
+use std::process::{Command, Stdio};
+
+use cloudkit::{environment, secret, v, StandIn, TOKEN};
+use serde_json::json;
+use shellkit::{Kit, Sh};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn rfc3339(t: i64) -> String {
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A revision that sets FOO=`value` and a secret TOKEN_VAR; credentials in it
+/// expire at `expires`.
+fn revision(value: &str, expires: i64) -> serde_json::Value {
+    let mut env = environment(json!({
+        "creds": v(json!({"expiration": rfc3339(expires)})),
+        "environmentVariables": v(json!({"FOO": value})),
+    }));
+    env["properties"]["environmentVariables"]["value"]["SECRET_VAR"] = secret(json!("s3cr3t"));
+    env
+}
+
+fn pulumi_env(s: &StandIn) -> Vec<(&'static str, String)> {
+    vec![
+        ("PULUMI_BACKEND_URL", s.url.clone()),
+        ("PULUMI_ACCESS_TOKEN", TOKEN.to_string()),
+    ]
+}
+
+/// Loads, refreshes in the background before expiry, unloads.
+fn loads_refreshes_and_unloads(sh: Sh) {
+    let kit = Kit::new();
+    let s = StandIn::start();
+    // Revision 1 expires in 40 s; the `.escrc` asks for a refresh 38 s
+    // before expiry, so the first prompt after 2 s starts one.
+    s.put("acme/app/dev", 1, "", revision("one", now() + 40));
+    s.put("acme/app/dev", 2, "", revision("two", now() + 7200));
+    s.open_order("acme/app/dev", &[1, 2]);
+    let proj = kit.project("proj", "environment: acme/app/dev\nrefresh: 38s\n");
+    let env = pulumi_env(&s);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    allow(&kit, &proj, &env);
+    let Some(session) = kit.run_with(
+        sh,
+        &[
+            sh.hook_line().to_string(),
+            "cd proj".into(),
+            sh.show("loaded", &["FOO", "SECRET_VAR"]),
+            "sleep 3".into(),
+            ":".into(),
+            "sleep 3".into(),
+            ":".into(),
+            sh.show("refreshed", &["FOO"]),
+            "cd ..".into(),
+            sh.show("unloaded", &["FOO", "SECRET_VAR"]),
+        ]
+        .join("\n"),
+        &env,
+    ) else {
+        return;
+    };
+    assert_eq!(
+        session.line("loaded"),
+        "FOO=one SECRET_VAR=s3cr3t",
+        "{}",
+        session.dump()
+    );
+    assert_eq!(session.line("refreshed"), "FOO=two", "{}", session.dump());
+    assert_eq!(
+        session.line("unloaded"),
+        "FOO=<unset> SECRET_VAR=<unset>",
+        "{}",
+        session.dump()
+    );
+    assert_eq!(
+        s.count("POST", "/api/esc/environments/acme/app/dev/open"),
+        2
+    );
+    assert!(!session.stderr.contains(TOKEN) && !session.stdout.contains(TOKEN));
+    assert!(s.problems().is_empty(), "{:?}", s.problems());
+}
+
+fn allow(kit: &Kit, dir: &std::path::Path, env: &[(&str, &str)]) {
+    let o = Command::new(shellkit::real_escsh())
+        .arg("allow")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &kit.home)
+        .env("ESCSH_HOME", &kit.escsh_home)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+macro_rules! for_each_shell {
+    ($($name:ident),* $(,)?) => {
+        mod bash { $( #[test] fn $name() { super::$name(super::Sh::Bash) } )* }
+        mod zsh { $( #[test] fn $name() { super::$name(super::Sh::Zsh) } )* }
+        mod fish { $( #[test] fn $name() { super::$name(super::Sh::Fish) } )* }
+    };
+}
+
+for_each_shell!(loads_refreshes_and_unloads);
+
+#[test]
+fn shells_entering_at_once_make_one_open() {
+    let kit = Kit::new();
+    let s = StandIn::start();
+    s.put("acme/app/dev", 1, "", revision("one", now() + 7200));
+    // A slow server makes the shells meet at the lock.
+    s.fault(
+        "POST",
+        "/api/esc/environments/acme/app/dev",
+        cloudkit::Fault::Slow(std::time::Duration::from_millis(500)),
+        1,
+    );
+    let proj = kit.project("proj", "acme/app/dev\n");
+    let env = pulumi_env(&s);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    allow(&kit, &proj, &env);
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            Command::new(shellkit::real_escsh())
+                .args(["export", "bash"])
+                .current_dir(&proj)
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("HOME", &kit.home)
+                .env("ESCSH_HOME", &kit.escsh_home)
+                .envs(env.iter().copied())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("FOO='one'"),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    assert_eq!(s.count("POST", "/open"), 1, "{:?}", s.requests());
+    assert_eq!(s.count("GET", "/open/"), 1);
+}
+
+/// The expiry of a cloud-opened environment is the earliest of the
+/// session's end (12 h), any `expiration`, and the `aws-login` duration the
+/// definition gives (here 1 h, read from `exprs`).
+#[test]
+fn expiry_takes_the_aws_login_duration_from_the_definition() {
+    let kit = Kit::new();
+    let s = StandIn::start();
+    let mut env = environment(json!({"environmentVariables": v(json!({"FOO": "x"}))}));
+    env["exprs"] = json!({"aws": {"object": {"login": {"builtin": {
+        "name": "fn::open::aws-login",
+        "arg": {"object": {"oidc": {"object": {
+            "duration": {"literal": "1h"},
+            "roleArn": {"literal": "arn:aws:iam::123456789012:role/dev"}}}}}}}}}});
+    s.put("acme/app/dev", 1, "", env);
+    let proj = kit.project("proj", "acme/app/dev\n");
+    let pairs = pulumi_env(&s);
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    allow(&kit, &proj, &pairs);
+    let escsh = |args: &[&str]| {
+        Command::new(shellkit::real_escsh())
+            .args(args)
+            .current_dir(&proj)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &kit.home)
+            .env("ESCSH_HOME", &kit.escsh_home)
+            .envs(pairs.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let before = now();
+    assert!(escsh(&["export", "bash"]).status.success());
+    let o = escsh(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let expires = status["expires"].as_str().unwrap();
+    let want: Vec<String> = (0..=3).map(|d| rfc3339(before + 3600 + d)).collect();
+    assert!(
+        want.iter().any(|w| w == expires),
+        "{expires} not about {}",
+        want[0]
+    );
+    assert_eq!(cloudkit::last_open_duration(&s).as_deref(), Some("12h0m0s"));
+}
