@@ -5,19 +5,23 @@ pub mod allow;
 pub mod completions;
 pub mod deny;
 pub mod env_edit;
+pub mod env_encrypt;
 pub mod env_get;
 pub mod env_init;
 pub mod env_ls;
+pub mod env_rekey;
 pub mod env_rm;
 pub mod env_set;
 pub mod export;
 pub mod hook;
+pub mod key;
 pub mod man;
 pub mod open;
 pub mod opener;
 pub mod refresh;
 pub mod reload;
 pub mod run;
+mod sealing;
 pub mod status;
 
 use std::io::{self, Write};
@@ -104,6 +108,8 @@ pub struct App {
     pub paths: Paths,
     pub default_org: String,
     pub store: Box<dyn Store>,
+    /// Decrypts secrets for every evaluation and encrypts them on save.
+    pub keyring: crate::secrets::Keyring,
 }
 
 impl App {
@@ -111,10 +117,12 @@ impl App {
         let paths = Paths::from_env()?;
         let default_org = reference::default_org(&paths.config_file())?;
         let store = Box::new(LocalStore::new(paths.store_dir()));
+        let keyring = crate::secrets::Keyring::new(paths.config_dir());
         Ok(App {
             paths,
             default_org,
             store,
+            keyring,
         })
     }
 
@@ -141,10 +149,21 @@ impl App {
         let providers = crate::providers::builtin();
         let options = lang::Options {
             providers: &providers,
-            decrypter: None,
+            decrypter: Some(&self.keyring),
             context: context(&env.org),
         };
         lang::evaluate(name, source, loader, &options)
+    }
+
+    /// `definition` with its plaintext secrets encrypted for `env`'s
+    /// recipients (see [`crate::secrets`]), ready to be saved.
+    pub fn seal(
+        &self,
+        env: &EnvRef,
+        definition: &[u8],
+        revealed: &crate::secrets::Revealed,
+    ) -> Result<Vec<u8>> {
+        sealing::seal_in_store(self, env, definition, revealed)
     }
 
     /// Prints diagnostics on stderr as `file:line:col: severity: message`,
