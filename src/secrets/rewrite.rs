@@ -75,7 +75,7 @@ pub fn find(text: &str) -> Result<Vec<Found>, String> {
                     _ => at,
                 };
                 let end = scalar_end(text, start, style, flow, indent)?;
-                Node2::Scalar(value, style, start..end)
+                Node2::Scalar(value, start..end)
             }
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 let (path, under_values) = child_context(&stack);
@@ -149,7 +149,7 @@ pub fn find(text: &str) -> Result<Vec<Found>, String> {
                 ciphertext,
             } => match key.take() {
                 None => {
-                    let Node2::Scalar(k, _, span) = done else {
+                    let Node2::Scalar(k, span) = done else {
                         // A complex key: it names nothing we look for.
                         *key = Some((String::new(), at));
                         continue;
@@ -163,12 +163,12 @@ pub fn find(text: &str) -> Result<Vec<Found>, String> {
                     *entries += 1;
                     if k == "fn::secret" {
                         *secret = match done {
-                            Node2::Scalar(v, style, span) => Some((span, plain_form(v, style))),
+                            Node2::Scalar(v, span) => Some((span, plain_form(v))),
                             Node2::Ciphertext(span, c) => Some((span, Form::Ciphertext(c))),
                             Node2::Other => None,
                         };
                     } else if k == "ciphertext" {
-                        if let Node2::Scalar(v, _, span) = done {
+                        if let Node2::Scalar(v, span) = done {
                             *ciphertext = Some((span, v));
                         }
                     }
@@ -180,13 +180,12 @@ pub fn find(text: &str) -> Result<Vec<Found>, String> {
 }
 
 enum Node2 {
-    Scalar(String, TScalarStyle, Range<usize>),
+    Scalar(String, Range<usize>),
     Ciphertext(Range<usize>, String),
     Other,
 }
 
-fn plain_form(value: String, style: TScalarStyle) -> Form {
-    let _ = style;
+fn plain_form(value: String) -> Form {
     let (mut parts, errors) = interp::parse(&value);
     match parts.len() {
         _ if !errors.is_empty() => Form::Plain(None),
