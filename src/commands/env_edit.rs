@@ -95,7 +95,10 @@ fn save(app: &App, env: &EnvRef, definition: &[u8], revealed: &Revealed) -> Resu
 /// can be read as YAML), beside the runtime directory's other private
 /// files, where the sweeper does not remove it.
 fn keep(app: &App, env: &EnvRef, edited: &[u8], revealed: &Revealed) -> Result<PathBuf> {
-    let sealed = app.seal(env, edited, revealed)?;
+    let sealed = app.seal(env, edited, revealed).unwrap_or_else(|e| {
+        eprintln!("escsh: warning: the kept edit holds its secrets in plaintext ({e:#})");
+        edited.to_vec()
+    });
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -104,6 +104,11 @@ impl Target {
                 if let Some(new) = change(&place, text)? {
                     replace_file(path, new.as_bytes())
                         .with_context(|| format!("writing {shown}"))?;
+                    // An allow covers the file's exact content: escsh does
+                    // not renew trust on its own.
+                    eprintln!(
+                        "escsh: note: if an .escrc names {shown} as its `file:`, run `escsh allow` there again"
+                    );
                 }
             }
         }
