@@ -476,6 +476,19 @@ fn hook_and_run(sh: Sh) {
     );
     let proj = kit.project("proj", "app/dev\n");
     kit.allow(&proj);
+    // A project's own definition, encrypted in place, then allowed.
+    let own = canary("own");
+    let fileproj = kit.project("fileproj", "file: ./env.yaml\n");
+    let def = fileproj.join("env.yaml");
+    fs::write(
+        &def,
+        format!("values:\n  environmentVariables:\n    OWN:\n      fn::secret: {own}\n"),
+    )
+    .unwrap();
+    let o = kit.escsh(&fileproj, &["env", "encrypt", "--file", "env.yaml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!fs::read_to_string(&def).unwrap().contains(&own));
+    kit.allow(&fileproj);
     let run_check =
         format!("escsh run app/dev -- sh -c 'test \"$SEC\" = {secret} && echo @run ok'");
     let Some(s) = kit.run(
@@ -486,6 +499,9 @@ fn hook_and_run(sh: Sh) {
             sh.show("in", &["SEC"]),
             "cd ..".into(),
             sh.show("out", &["SEC"]),
+            "cd fileproj".into(),
+            sh.show("file", &["OWN"]),
+            "cd ..".into(),
             run_check,
         ]
         .join("\n"),
@@ -495,10 +511,12 @@ fn hook_and_run(sh: Sh) {
     assert_eq!(s.line("in"), format!("SEC={secret}"), "{}", s.dump());
     assert_eq!(s.line("out"), "SEC=<unset>", "{}", s.dump());
     assert_eq!(s.line("run"), "ok", "{}", s.dump());
+    assert_eq!(s.line("file"), format!("OWN={own}"), "{}", s.dump());
     // The hook's state and records: the secret only in the private cache.
     let cache = kit.escsh_home.join("run").join("opened");
-    let leaks: Vec<PathBuf> = holding(&kit.escsh_home, &secret)
-        .into_iter()
+    let leaks: Vec<PathBuf> = [&secret, &own]
+        .iter()
+        .flat_map(|c| holding(&kit.escsh_home, c))
         .filter(|p| !p.starts_with(&cache))
         .collect();
     assert!(leaks.is_empty(), "{leaks:?}\n{}", s.dump());
