@@ -29,6 +29,9 @@ pub enum Command {
     /// Manage environment definitions in the local store.
     #[command(subcommand)]
     Env(EnvCommand),
+    /// Your age key, which encrypts and decrypts secrets at rest.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Print the shell hook to load from your shell's startup file.
     ///
     /// bash: `eval "$(escsh hook bash)"` in ~/.bashrc; zsh: `eval "$(escsh hook zsh)"`
@@ -233,6 +236,28 @@ pub enum EnvCommand {
     Set(EnvSetArgs),
     /// Remove an environment's definition.
     Rm(EnvRmArgs),
+    /// Encrypt a definition's plaintext secrets in place (`fn::secret: {ciphertext: ...}`).
+    Encrypt(EnvTargetArgs),
+    /// Encrypt every secret of a definition afresh for its current `recipients`.
+    Rekey(EnvTargetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnvTargetArgs {
+    /// The environment, `[org/][project/]env`.
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub env: Option<String>,
+    /// A definition file instead (a project's `file:`); its recipients come
+    /// from the nearest `recipients` file above it.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print your age public key (a line for a `recipients` file); the key
+    /// is created on first need.
+    Show,
 }
 
 #[derive(Debug, Args)]

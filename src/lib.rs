@@ -23,6 +23,7 @@ pub mod providers;
 pub mod redact;
 pub mod reference;
 pub mod run;
+pub mod secrets;
 pub mod shell;
 pub mod store;
 pub mod sweep;

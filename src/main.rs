@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use escsh::cli::{AgentCommand, AwsCommand, Cli, Command, EnvCommand, ShellName};
+use escsh::cli::{AgentCommand, AwsCommand, Cli, Command, EnvCommand, KeyCommand, ShellName};
 use escsh::commands::{self, App, EvalFailed};
 use escsh::projection::SizeError;
 use escsh::reference::RefError;
 use escsh::run::args::ArgError;
 use escsh::run::RunError;
+use escsh::secrets::SecretsError;
 use escsh::shell::{Shell, ShellError};
 use escsh::store::StoreError;
 
@@ -61,12 +62,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             EnvCommand::Edit(args) => commands::env_edit::edit(&app, &args),
             EnvCommand::Set(args) => commands::env_set::set(&app, &args),
             EnvCommand::Rm(args) => commands::env_rm::rm(&app, &args),
+            EnvCommand::Encrypt(args) => commands::env_encrypt::encrypt(&app, &args),
+            EnvCommand::Rekey(args) => commands::env_rekey::rekey(&app, &args),
         }
         .map(|()| 0),
         Command::Hook(_) | Command::Version | Command::Completions(_) | Command::Man => Ok(0),
         Command::CompleteEnvs(args) => {
             commands::completions::complete_envs(&app, &args.prefix, &mut out).map(|()| 0)
         }
+        Command::Key(KeyCommand::Show) => commands::key::show(&app, &mut out).map(|()| 0),
         Command::Export(args) => commands::export::export(&app, shell(args.shell)).map(|()| 0),
         Command::Allow(args) => commands::allow::allow(&app, args.dir.as_deref()).map(|()| 0),
         Command::Deny(args) => commands::deny::deny(&app, args.dir.as_deref()).map(|()| 0),
@@ -119,6 +123,10 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             || cause.is::<ShellError>()
             || cause.is::<ArgError>()
             || cause.is::<SizeError>()
+            || matches!(
+                cause.downcast_ref::<SecretsError>(),
+                Some(SecretsError::CannotDecrypt(_))
+            )
         {
             return INVALID;
         }

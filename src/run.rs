@@ -254,7 +254,7 @@ fn should_forward(signal: libc::c_int, si_code: libc::c_int) -> bool {
     !(from_kernel && (signal == SIGINT || signal == SIGQUIT))
 }
 
-fn private_temp_dir(root: &Path) -> Result<tempfile::TempDir> {
+pub(crate) fn private_temp_dir(root: &Path) -> Result<tempfile::TempDir> {
     crate::fsutil::create_private_dir_all(root)
         .with_context(|| format!("creating {}", root.display()))?;
     let dir = tempfile::Builder::new()

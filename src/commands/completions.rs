@@ -174,11 +174,15 @@ fn nu(generated: &str, slots: &EnvSlots) -> Result<String> {
         {
             inside_env_command = slots.commands.iter().any(|c| c == name);
         }
-        if inside_env_command && trimmed.starts_with(&format!("{ENV_ARG}: string")) {
+        // An optional ENV (`env encrypt`, which also takes --file) is `env?`.
+        let slot = [format!("{ENV_ARG}: string"), format!("{ENV_ARG}?: string")]
+            .into_iter()
+            .find(|s| trimmed.starts_with(s.as_str()));
+        if let Some(slot) = slot.filter(|_| inside_env_command) {
             let indent = &line[..line.len() - trimmed.len()];
-            let rest = &trimmed[format!("{ENV_ARG}: string").len()..];
+            let rest = &trimmed[slot.len()..];
             script.push_str(&format!(
-                "{indent}{ENV_ARG}: string@\"nu-complete escsh envs\"{rest}\n"
+                "{indent}{slot}@\"nu-complete escsh envs\"{rest}\n"
             ));
             inside_env_command = false;
             done += 1;
@@ -356,10 +360,12 @@ mod tests {
                 "env edit",
                 "env set",
                 "env rm",
-                "aws credential-process"
+                "aws credential-process",
+                "env encrypt",
+                "env rekey"
             ]
         );
-        assert_eq!(slots.value_options, ["--format", "-f"]);
+        assert_eq!(slots.value_options, ["--file", "--format", "-f"]);
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub fn init(app: &App, args: &EnvInitArgs) -> Result<()> {
         None => template(&env).into_bytes(),
     };
     check_before_save(app, &env, &definition, args.force)?;
-    app.store.create(&env, &definition)?;
+    let sealed = app.seal(&env, &definition, &crate::secrets::Revealed::none())?;
+    app.store.create(&env, &sealed)?;
     eprintln!("created {env} ({})", app.store.location(&env));
     Ok(())
 }

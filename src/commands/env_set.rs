@@ -26,7 +26,8 @@ pub fn set(app: &App, args: &EnvSetArgs) -> Result<()> {
     let original = app.store.read(&env)?;
     let updated = set_in_definition(&original, &path, value)?;
     check_before_save(app, &env, updated.as_bytes(), args.force)?;
-    app.store.write(&env, updated.as_bytes())?;
+    let sealed = app.seal(&env, updated.as_bytes(), &crate::secrets::Revealed::none())?;
+    app.store.write(&env, &sealed)?;
     if has_own_comments(&original, &env) {
         eprintln!("escsh: note: comments in {env} were not kept (`env set` rewrites the YAML; `env edit` keeps them)");
     }

@@ -8,20 +8,24 @@ pub mod completions;
 pub mod deny;
 pub mod endpoint;
 pub mod env_edit;
+pub mod env_encrypt;
 pub mod env_get;
 pub mod env_init;
 pub mod env_ls;
+pub mod env_rekey;
 pub mod env_rm;
 pub mod env_set;
 pub mod export;
 pub mod hook;
 pub mod located;
+pub mod key;
 pub mod man;
 pub mod open;
 pub mod opener;
 pub mod refresh;
 pub mod reload;
 pub mod run;
+mod sealing;
 pub mod status;
 
 use std::io::{self, Write};
@@ -112,6 +116,8 @@ pub struct App {
     pub store: Box<dyn Store>,
     /// Which backend each org is in.
     pub backends: Resolver,
+    /// Decrypts secrets for every evaluation and encrypts them on save.
+    pub keyring: crate::secrets::Keyring,
 }
 
 impl App {
@@ -124,11 +130,13 @@ impl App {
             &paths.store_dir(),
             crate::cloud::login::Env::process(),
         )?;
+        let keyring = crate::secrets::Keyring::new(paths.config_dir());
         Ok(App {
             paths,
             default_org,
             store,
             backends,
+            keyring,
         })
     }
 
@@ -155,10 +163,21 @@ impl App {
         let providers = crate::providers::builtin();
         let options = lang::Options {
             providers: &providers,
-            decrypter: None,
+            decrypter: Some(&self.keyring),
             context: context(&env.org),
         };
         lang::evaluate(name, source, loader, &options)
+    }
+
+    /// `definition` with its plaintext secrets encrypted for `env`'s
+    /// recipients (see [`crate::secrets`]), ready to be saved.
+    pub fn seal(
+        &self,
+        env: &EnvRef,
+        definition: &[u8],
+        revealed: &crate::secrets::Revealed,
+    ) -> Result<Vec<u8>> {
+        sealing::seal_in_store(self, env, definition, revealed)
     }
 
     /// Prints diagnostics on stderr as `file:line:col: severity: message`,

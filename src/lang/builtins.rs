@@ -68,7 +68,10 @@ impl Evaluator<'_> {
                         self.expr_error(
                             env,
                             *arg,
-                            format!("decoding base64 string: {}", base64_error(&e)),
+                            format!(
+                                "decoding base64 string: {}",
+                                super::envelope::base64_error(&e)
+                            ),
                         );
                         unknown_like(&v)
                     }
@@ -213,32 +216,16 @@ impl Evaluator<'_> {
         Val::new(VKind::Array(out)).with_secret(secret)
     }
 
-    /// Opens a ciphertext envelope: "escx", u32be version 1, payload,
-    /// u32be CRC-32 of everything before it.
+    /// Opens a ciphertext envelope and hands its payload to the decrypter.
     fn decrypt(&self, ciphertext: &str) -> Result<String, String> {
-        let bytes = B64
-            .decode(ciphertext.as_bytes())
-            .map_err(|e| format!("invalid ciphertext: {}", base64_error(&e)))?;
-        if bytes.len() < 16 {
-            return Err("invalid ciphertext: EOF".into());
-        }
-        if &bytes[..4] != b"escx" {
-            return Err("invalid ciphertext: invalid header".into());
-        }
-        let (body, crc) = bytes.split_at(bytes.len() - 4);
-        if crc32fast::hash(body).to_be_bytes() != crc {
-            return Err("invalid ciphertext: invalid checksum".into());
-        }
-        if body[4..8] != 1u32.to_be_bytes() {
-            return Err("invalid ciphertext: unsupported version".into());
-        }
+        let payload = super::envelope::open(ciphertext)?;
         let Some(decrypter) = self.options.decrypter else {
             return Err(
                 "decrypting: this environment holds a Pulumi Cloud ciphertext, which only Pulumi Cloud can decrypt; write the secret as `fn::secret: <plaintext>` in a local environment".into(),
             );
         };
         let plain = decrypter
-            .decrypt(&body[8..])
+            .decrypt(&payload)
             .map_err(|e| format!("decrypting: {e}"))?;
         Ok(String::from_utf8_lossy(&plain).into_owned())
     }
@@ -256,14 +243,4 @@ fn derived(v: &Val, compute: impl FnOnce() -> Val) -> Val {
 
 fn unknown_like(v: &Val) -> Val {
     Val::unknown().with_secret(v.contains_secret())
-}
-
-/// Go's wording for base64 errors.
-fn base64_error(e: &base64::DecodeError) -> String {
-    match e {
-        base64::DecodeError::InvalidByte(at, _) | base64::DecodeError::InvalidLastSymbol(at, _) => {
-            format!("illegal base64 data at input byte {at}")
-        }
-        _ => "illegal base64 data at end of input".into(),
-    }
 }

@@ -10,6 +10,7 @@ pub mod budget;
 mod builtins;
 mod call;
 pub mod diag;
+pub mod envelope;
 mod eval;
 pub mod interp;
 mod metaschema;
