@@ -8,8 +8,7 @@
 //! sent to files. nushell and elvish run on a terminal of [`pty`]'s: nushell
 //! (whose line editor waits for an answer to "where is the cursor") is
 //! typed a line at each prompt, its stderr sent to a file; elvish (whose
-//! editor draws on stderr) is typed the whole script, its stdout sent to a
-//! file. The shell sees these variables:
+//! editor draws on stderr) too, its stdout sent to a file. The shell sees these variables:
 //!
 //! - `PATH` starts with a directory holding `escsh` (the binary under test);
 //! - `WORK`: the directory the shell starts in, where projects live;
@@ -128,8 +127,9 @@ impl Sh {
             Sh::Bash | Sh::Zsh => format!("echo \"@{tag} $?\""),
             Sh::Fish => format!("echo \"@{tag} $status\""),
             Sh::Nu => format!("print $\"@{tag} ($env.LAST_EXIT_CODE)\""),
-            // elvish has no status: a failing command raises an exception.
-            Sh::Elvish => format!("echo '@{tag} n/a'"),
+            // elvish has no status: a failing command raises an exception
+            // (shown on the terminal), so reaching this line means 0.
+            Sh::Elvish => format!("echo '@{tag} 0'"),
         }
     }
 
@@ -494,6 +494,14 @@ impl Kit {
                 (Sh::Nu, ":") => "ignore".to_string(),
                 (Sh::Elvish, ":") => "nop".to_string(),
                 (Sh::Nu, l) if l.starts_with("sleep ") => format!("{l}sec"),
+                // `cd "$VAR"`: neither expands `$` inside double quotes.
+                (_, l) if l.starts_with("cd \"$") && l.ends_with('"') => {
+                    let var = &l[5..l.len() - 1];
+                    match sh {
+                        Sh::Nu => format!("cd $env.{var}"),
+                        _ => format!("cd $E:{var}"),
+                    }
+                }
                 _ => l.to_string(),
             })
             .map(|l| l + "\n")
@@ -502,9 +510,9 @@ impl Kit {
         let file = self.root.join(format!("{}.side", sh.name()));
         let side = fs::File::create(&file).unwrap();
         let run = if sh == Sh::Nu {
-            pty::run(cmd, script, false, None, Some(side))
+            pty::run(cmd, script, None, Some(side))
         } else {
-            pty::run(cmd, script, true, Some(side), None)
+            pty::run(cmd, script, Some(side), None)
         };
         let side = String::from_utf8_lossy(&fs::read(&file).unwrap_or_default()).into_owned();
         let _ = fs::remove_file(&file);

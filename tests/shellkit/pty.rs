@@ -2,8 +2,10 @@
 //! (reedline) asks where the cursor is (`ESC[6n`) before each prompt and
 //! will not read a line until told. `script` relays that question to a pipe
 //! where nobody answers, so the shell is run here on a pseudo-terminal whose
-//! other end answers "row 1, column 1" and types the next line of the
-//! session each time a prompt asks.
+//! other end answers "row 1, column 1". It types the next line of the
+//! session each time the editor starts reading one (it says so with its
+//! own escape sequence), never ahead: typed-ahead text echoed while a
+//! command runs would be mixed with what the command prints.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -14,7 +16,11 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const ASK: &[u8] = b"\x1b[6n";
+/// Both editors turn bracketed paste on as they start reading a line.
+const READING: &[u8] = b"\x1b[?2004h";
+/// "Where is the cursor?", and the answer: row 1, column 1.
+const WHERE: &[u8] = b"\x1b[6n";
+const HERE: &[u8] = b"\x1b[1;1R";
 
 /// What a shell run on a terminal left behind.
 pub struct Run {
@@ -25,14 +31,8 @@ pub struct Run {
 
 /// Runs `cmd` on a new terminal (stdin always; stdout and stderr unless
 /// given files); types the lines of `input` (with Enter), one each time
-/// the shell asks for the cursor, or all at once when `ahead`.
-pub fn run(
-    mut cmd: Command,
-    input: &str,
-    ahead: bool,
-    stdout: Option<File>,
-    stderr: Option<File>,
-) -> Run {
+/// the editor starts reading one.
+pub fn run(mut cmd: Command, input: &str, stdout: Option<File>, stderr: Option<File>) -> Run {
     let (master, slave) = open();
     let dup = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
     cmd.stdin(dup(&slave));
@@ -51,13 +51,6 @@ pub fn run(
     drop(slave);
     let mut lines: VecDeque<String> = input.lines().map(|l| format!("{l}\r")).collect();
     let mut writer = master.try_clone().unwrap();
-    if ahead {
-        let all: String = lines.drain(..).collect();
-        let mut w = master.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let _ = w.write_all(all.as_bytes());
-        });
-    }
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     let mut reader = master;
     std::thread::spawn(move || {
@@ -70,22 +63,25 @@ pub fn run(
         }
     });
     let mut transcript = Vec::new();
-    let mut asked = 0;
+    let (mut reading, mut asked) = (0, 0);
     let start = Instant::now();
     let mut exited: Option<(ExitStatus, Instant)> = None;
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(chunk) => {
                 transcript.extend_from_slice(&chunk);
-                let now = transcript.windows(ASK.len()).filter(|w| *w == ASK).count();
-                while asked < now {
-                    asked += 1;
-                    let mut reply = b"\x1b[1;1R".to_vec();
-                    if let Some(line) = lines.pop_front() {
-                        reply.extend_from_slice(line.as_bytes());
-                    }
-                    let _ = writer.write_all(&reply);
+                let count =
+                    |seq: &[u8]| transcript.windows(seq.len()).filter(|w| *w == seq).count();
+                for _ in asked..count(WHERE) {
+                    let _ = writer.write_all(HERE);
                 }
+                asked = count(WHERE);
+                for _ in reading..count(READING) {
+                    if let Some(line) = lines.pop_front() {
+                        let _ = writer.write_all(line.as_bytes());
+                    }
+                }
+                reading = count(READING);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
