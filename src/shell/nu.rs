@@ -48,13 +48,19 @@ fn key(name: &str) -> String {
 }
 
 pub fn render(ops: &[Op]) -> Result<String, ShellError> {
-    let (mut set, mut unset, mut keep) = (Map::new(), Vec::new(), Map::new());
+    let (mut set, mut unset, mut keep) = (Map::new(), Vec::<String>::new(), Map::new());
     for op in ops {
         match op {
+            // The hook sets, then hides: a later op on a name wins, as it
+            // would in a script (an unload then a load set it again).
             Op::Set(name, value) => {
+                unset.retain(|n| n != name);
                 set.insert(user_name(name)?.into(), text(name, value)?.into());
             }
-            Op::Unset(name) => unset.push(Value::from(user_name(name)?)),
+            Op::Unset(name) => {
+                set.remove(name);
+                unset.push(user_name(name)?.to_string());
+            }
             Op::Keep(name, value) => {
                 keep.insert(key(name), text(name, value)?.into());
             }
@@ -107,6 +113,19 @@ mod tests {
         assert_eq!(doc["unset"][0], "B");
         assert_eq!(doc["keep"]["pwd"], "/p");
         assert_eq!(doc["keep"]["watch"][0], "/a");
+    }
+
+    #[test]
+    fn the_last_op_on_a_name_wins() {
+        let ops = [
+            Op::Unset("A".into()),
+            Op::Set("A".into(), b"new".to_vec()),
+            Op::Set("B".into(), b"old".to_vec()),
+            Op::Unset("B".into()),
+        ];
+        let doc: Value = serde_json::from_str(&render(&ops).unwrap()).unwrap();
+        assert_eq!(doc["set"], serde_json::json!({"A": "new"}));
+        assert_eq!(doc["unset"], serde_json::json!(["B"]));
     }
 
     #[test]

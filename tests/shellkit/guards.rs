@@ -153,11 +153,11 @@ pub fn file_target_is_trusted_by_content(sh: Sh) {
             sh.show("env", &["ESCSH_ENV"]),
             "sleep 2".into(),
             ":".into(),
-            format!(
+            sh.posix(&format!(
                 "cat {} > {}",
                 sh_quote(staged.to_str().unwrap()),
                 sh_quote(def.to_str().unwrap())
-            ),
+            )),
             sh.show("edited", &names),
             ":".into(),
             sh.show("still", &names),

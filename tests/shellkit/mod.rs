@@ -116,7 +116,14 @@ impl Sh {
     pub fn posix(self, line: &str) -> String {
         match self {
             Sh::Bash | Sh::Zsh | Sh::Fish => line.to_string(),
-            Sh::Nu => format!("sh -c r#'{line}'#"),
+            Sh::Nu => {
+                // A raw string whose closing `'#...` the line does not hold.
+                let mut hashes = "#".to_string();
+                while line.contains(&format!("'{hashes}")) {
+                    hashes.push('#');
+                }
+                format!("sh -c r{hashes}'{line}'{hashes}")
+            }
             Sh::Elvish => format!("sh -c '{}'", line.replace('\'', "''")),
         }
     }
