@@ -74,7 +74,38 @@ pub fn render(ops: &[Op]) -> Result<String, ShellError> {
         }
     }
     let doc = serde_json::json!({ "set": set, "unset": unset, "keep": keep });
-    Ok(format!("{doc}\n"))
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Ascii);
+    serde::Serialize::serialize(&doc, &mut ser).map_err(|_| ShellError::NotText {
+        name: "the change".into(),
+        shell: "nushell",
+    })?;
+    out.push(b'\n');
+    // Only ASCII was written.
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Compact JSON in ASCII only (`\uXXXX` for the rest), like the other
+/// shells' output: no terminal or locale can change it on the way.
+struct Ascii;
+
+impl serde_json::ser::Formatter for Ascii {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        for c in fragment.chars() {
+            if c.is_ascii() {
+                writer.write_all(&[c as u8])?;
+            } else {
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A nushell double-quoted string; only ASCII in the output (escapes for
@@ -113,6 +144,11 @@ mod tests {
         assert_eq!(doc["unset"][0], "B");
         assert_eq!(doc["keep"]["pwd"], "/p");
         assert_eq!(doc["keep"]["watch"][0], "/a");
+        let text = render(&[Op::Set("U".into(), "é🚀".as_bytes().to_vec())]).unwrap();
+        assert!(
+            text.is_ascii() && text.contains(r"\u00e9\ud83d\ude80"),
+            "{text}"
+        );
     }
 
     #[test]
