@@ -68,4 +68,7 @@ fn __escsh_hook {
 }
 
 set after-chdir = [$@after-chdir {|_| __escsh_hook }]
-set edit:before-readline = [$@edit:before-readline $__escsh_hook~]
+# The editor (edit:) exists only in an interactive shell; a script that
+# loads the hook still gets it on `cd`. (`?()` runs in this scope, where a
+# `try` block would be a closure that does not see edit:.)
+var _ = ?(eval 'set edit:before-readline = [$@edit:before-readline $__escsh_hook~]')
