@@ -30,14 +30,17 @@ def __escsh_stale []: nothing -> bool {
     if $k.rc != "" and not ($k.rc | path exists) {
         return true
     }
-    # A missing stamp makes every watched file newer.
-    let stamp = try { ls -D $k.stamp | get 0.modified } catch { return true }
-    for f in $k.watch {
-        if (try { (ls -D $f | get 0.modified) > $stamp } catch { true }) {
-            return true
-        }
+    if ($k.absent | any {|f| $f | path exists }) {
+        return true
     }
-    $k.absent | any {|f| $f | path exists }
+    # One `ls` for the stamp and the watched files: a missing one (the
+    # stamp included) or one newer than the stamp means "look again".
+    let files = try { ls -D $k.stamp ...$k.watch } catch { return true }
+    if ($files | length) != ($k.watch | length) + 1 {
+        return true
+    }
+    let stamp = $files | where name == $k.stamp | get 0?.modified?
+    $stamp == null or ($files | any {|f| $f.modified > $stamp })
 }
 
 def --env __escsh_export [] {
