@@ -7,7 +7,9 @@
 # Whole-process cases use `hyperfine -N` in a minimal environment (env -i)
 # with a private HOME; each tool gets a project with 5 plain variables. The
 # in-shell case times the hook function itself inside bash, which is what a
-# prompt really pays. This script installs nothing: it says what is missing.
+# prompt really pays; nushell and elvish get the same in-shell measure, in a
+# loaded project and outside any (beside direnv's elvish hook; direnv has no
+# nushell hook). This script installs nothing: it says what is missing.
 set -euo pipefail
 
 escsh=$(realpath "${1:-target/release/escsh}")
@@ -88,6 +90,45 @@ if [[ -n $mise ]]; then
     inshell mise-noop "$m" "$act; _mise_hook" "_mise_hook" 300
 fi
 
+# inelvish NAME DIR HOOKCODE N: microseconds per call of the prompt hook in
+# elvish; HOOKCODE (elvish) must define h~, the function a prompt runs.
+inelvish() {
+    local name=$1 dir=$2 code=$3 n=${4:-$loops}
+    command -v elvish >/dev/null || return 0
+    (cd "$dir" && "${base[@]}" "XDG_RUNTIME_DIR=$home" elvish -norc -c "$code
+        h; h
+        time &on-end={|d| printf \"%.0f\\n\" (* \$d (/ 1000000 $n)) } { range $n | each {|_| h } }" >"$work/json/$name.us" 2>/dev/null) ||
+        echo "bench/hook.sh: $name failed" >&2
+}
+
+# innu NAME DIR N: the same for escsh's nushell hook.
+innu() {
+    local name=$1 dir=$2 n=${3:-$loops}
+    command -v nu >/dev/null || return 0
+    "${base[@]}" "$escsh" hook nu >"$work/escsh.nu"
+    (cd "$dir" && "${base[@]}" nu --no-config-file -c "source $work/escsh.nu
+        __escsh_hook; __escsh_hook
+        let t = (timeit { for i in 1..$n { __escsh_hook } })
+        print (\$t / 1us / $n | math round)" >"$work/json/$name.us" 2>/dev/null) || echo "bench/hook.sh: $name failed" >&2
+}
+
+# escsh's elvish hook is evaluated in its own namespace: keep its prompt function.
+elvhook="var h~ = { }
+eval (\"$escsh\" hook elvish | slurp) &on-end={|ns| set h~ = \$ns[__escsh_hook~] }
+cd ."
+inelvish escsh-elvish-loaded "$p" "$elvhook" 300
+inelvish escsh-elvish-outside "$work" "$elvhook"
+innu escsh-nu-loaded "$p" 300
+innu escsh-nu-outside "$work" 300
+if [[ -n $direnv ]]; then
+    # Its prompt closure, named; its `except` (removed from elvish before
+    # 0.19, where it does not compile) spelled `catch`.
+    dhook=$("${base[@]}" "$direnv" hook elvish |
+        sed -e 's/^set @edit:before-readline = \$@edit:before-readline {/var h~ = {/' -e 's/} except e {/} catch e {/')
+    inelvish direnv-elvish-loaded "$work/direnv/proj" "$dhook" 300
+    inelvish direnv-elvish-outside "$work" "$dhook" 300
+fi
+
 python3 - "$work/json" "$escsh" "${direnv:-}" "${mise:-}" <<'EOF'
 import json, os, sys, subprocess
 d = sys.argv[1]
@@ -118,4 +159,11 @@ print()
 print("Process columns: milliseconds, median (min–max) of `hyperfine -N`. The no-op column is the")
 print("hook function called in a loop inside bash: escsh decides without starting a process;")
 print("direnv and mise start their binary at every prompt.")
+print()
+print("| hook | shell | no-op prompt, loaded project | no-op prompt, outside projects |")
+print("|---|---|---|---|")
+for key, label in [("escsh-nu", "escsh"), ("escsh-elvish", "escsh"), ("direnv-elvish", "direnv")]:
+    shell = key.split("-")[1]
+    print(f"| {label} | {shell} | {us(key + '-loaded')} | {us(key + '-outside')} |")
+print("| direnv | nu | (direnv has no nushell hook) | |")
 EOF

@@ -102,6 +102,9 @@ pub enum ShellName {
     Bash,
     Zsh,
     Fish,
+    /// Nushell: `escsh export nu` prints JSON that its hook applies.
+    Nu,
+    Elvish,
 }
 
 #[derive(Debug, Args)]

@@ -93,6 +93,8 @@ fn shell(name: ShellName) -> Shell {
         ShellName::Bash => Shell::Bash,
         ShellName::Zsh => Shell::Zsh,
         ShellName::Fish => Shell::Fish,
+        ShellName::Nu => Shell::Nu,
+        ShellName::Elvish => Shell::Elvish,
     }
 }
 

@@ -1,8 +1,11 @@
 //! Property test of the quoting in `escsh::shell`: batches of random byte
-//! strings (no NUL) are rendered as `export` statements, eval'd by each real
-//! shell under `LC_ALL=C` and `LC_ALL=C.UTF-8`, and a child process (`env
-//! -0`) must receive exactly the same bytes. Nothing in a value may run:
-//! a `pwned` file must never appear.
+//! strings (no NUL) are rendered as the hook renders a change (statements
+//! for bash, zsh, fish and elvish to eval; JSON that nushell loads with
+//! `load-env`, as its hook does), applied by each real shell under
+//! `LC_ALL=C` and `LC_ALL=C.UTF-8`, and a child process (`env -0`) must
+//! receive exactly the same bytes. Nothing in a value may run: a `pwned`
+//! file must never appear. nushell holds text only: a value that is not
+//! UTF-8 must be refused, never exported changed.
 
 mod shellkit;
 
@@ -10,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use escsh::shell::Shell;
+use escsh::shell::{Op, Shell};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use shellkit::Sh;
@@ -67,6 +70,8 @@ fn shell_of(sh: Sh) -> Shell {
         Sh::Bash => Shell::Bash,
         Sh::Zsh => Shell::Zsh,
         Sh::Fish => Shell::Fish,
+        Sh::Nu => Shell::Nu,
+        Sh::Elvish => Shell::Elvish,
     }
 }
 
@@ -93,6 +98,26 @@ fn child_env(
         Sh::Fish => {
             let mut c = Command::new("fish");
             c.args(["--no-config", "-c", &script]);
+            c
+        }
+        Sh::Elvish => {
+            let mut c = Command::new("elvish");
+            c.args(["-norc", "-c", &script]);
+            c
+        }
+        // What `escsh export nu` prints, applied as the hook applies it.
+        Sh::Nu => {
+            let file = dir.join("change.json");
+            std::fs::write(&file, script.strip_suffix("\nexec env -0\n").unwrap()).unwrap();
+            let path = Shell::Nu
+                .quote(file.as_os_str().as_encoded_bytes())
+                .unwrap();
+            let mut c = Command::new("nu");
+            c.args([
+                "--no-config-file",
+                "-c",
+                &format!("open --raw {path} | from json | load-env $in.set; ^env -0"),
+            ]);
             c
         }
     };
@@ -132,12 +157,27 @@ fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestC
         .chain(batch.iter().cloned())
         .collect();
     for &sh in shells {
-        let lines: Vec<String> = values
+        let shell = shell_of(sh);
+        // (name, value) of the values this shell must hold exactly.
+        let mut held = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let name = format!("ESCAPED_{i}");
+            let one = shell.render(&[Op::Set(name.clone(), v.clone())]);
+            if sh == Sh::Nu && std::str::from_utf8(v).is_err() {
+                let said = one
+                    .expect_err("nushell took bytes that are not text")
+                    .to_string();
+                prop_assert!(said.contains(&name) && said.contains("not UTF-8"), "{said}");
+                continue;
+            }
+            one.map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+            held.push((name, v.clone()));
+        }
+        let ops: Vec<Op> = held
             .iter()
-            .enumerate()
-            .map(|(i, v)| shell_of(sh).export(&format!("ESCAPED_{i}"), v).unwrap())
+            .map(|(n, v)| Op::Set(n.clone(), v.clone()))
             .collect();
-        let script = lines.join("\n");
+        let script = shell.render(&ops).unwrap();
         prop_assert!(
             script.is_ascii(),
             "{} rendered non-ASCII: {script}",
@@ -146,19 +186,18 @@ fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestC
         for locale in ["C", "C.UTF-8"] {
             let env = child_env(sh, locale, &script, dir)
                 .map_err(|e| TestCaseError::fail(format!("{e}\nscript:\n{script}")))?;
-            for (i, want) in values.iter().enumerate() {
-                let name = format!("ESCAPED_{i}");
+            for (name, want) in &held {
                 let got = env.get(name.as_bytes());
                 prop_assert_eq!(
                     got,
                     Some(want),
-                    "{} LC_ALL={}: {} differs\nwant {:?}\ngot  {:?}\nstatement: {}",
+                    "{} LC_ALL={}: {} differs\nwant {:?}\ngot  {:?}\nrendered: {}",
                     sh.name(),
                     locale,
                     name,
                     String::from_utf8_lossy(want),
                     got.map(|g| String::from_utf8_lossy(g).into_owned()),
-                    lines[i]
+                    script
                 );
             }
             prop_assert!(
@@ -173,7 +212,7 @@ fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestC
 
 #[test]
 fn exported_values_round_trip_in_real_shells() {
-    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish]
+    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Nu, Sh::Elvish]
         .into_iter()
         .filter(|&sh| shellkit::available(sh))
         .collect();
@@ -197,7 +236,7 @@ fn exported_values_round_trip_in_real_shells() {
 /// The whole byte range (but NUL) in one value, and each byte alone.
 #[test]
 fn every_byte_round_trips() {
-    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish]
+    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Nu, Sh::Elvish]
         .into_iter()
         .filter(|&sh| shellkit::available(sh))
         .collect();
@@ -214,7 +253,7 @@ fn every_byte_round_trips() {
 /// checked in every shell and locale.
 #[test]
 fn known_awkward_values_round_trip() {
-    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish]
+    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Nu, Sh::Elvish]
         .into_iter()
         .filter(|&sh| shellkit::available(sh))
         .collect();

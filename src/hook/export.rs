@@ -14,7 +14,7 @@ use super::diff::{self, Change, Desired, Outcome};
 use super::state::{Fingerprinter, Prev, State, VAR as STATE_VAR};
 use crate::fsutil::{self, Trusting};
 use crate::paths::Paths;
-use crate::shell::{protocol, Shell};
+use crate::shell::{protocol, Op, Shell};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 /// What the keyed hash of a record of kept values is taken under.
@@ -312,49 +312,61 @@ fn encode_prev(prev: &BTreeMap<String, Vec<u8>>) -> String {
     B64.encode(serde_json::to_vec(&map).unwrap_or_default())
 }
 
+/// The change for the shell: the user's variables and `ESCSH_STATE`,
+/// then the hook's own bookkeeping (see [`protocol`]), as one list of
+/// operations that the shell serializes.
 fn render(
     inputs: &Inputs,
     out: &Outcome,
     decision: &Decision,
     stamp: &Path,
 ) -> anyhow::Result<String> {
-    let sh = inputs.shell;
-    let mut lines = Vec::new();
-    for change in &out.changes {
-        lines.push(match change {
-            Change::Set(name, value) => sh.export(name, value)?,
-            Change::Unset(name) => sh.unset(name)?,
-        });
-    }
+    let mut ops: Vec<Op> = out
+        .changes
+        .iter()
+        .map(|change| match change {
+            Change::Set(name, value) => Op::Set(name.clone(), value.clone()),
+            Change::Unset(name) => Op::Unset(name.clone()),
+        })
+        .collect();
     let state = if out.state == State::default() {
-        lines.push(sh.unset(STATE_VAR)?);
+        ops.push(Op::Unset(STATE_VAR.to_string()));
         String::new()
     } else {
         let encoded = out.state.encode(&inputs.paths.states_dir())?;
-        lines.push(sh.export(STATE_VAR, encoded.as_bytes())?);
+        ops.push(Op::Set(STATE_VAR.to_string(), encoded.clone().into_bytes()));
         encoded
     };
     let path_text = |p: &Path| p.as_os_str().as_encoded_bytes().to_vec();
-    lines.push(sh.assign_local(protocol::PWD, inputs.pwd.as_bytes()));
-    lines.push(sh.assign_local(protocol::STATE, state.as_bytes()));
-    lines.push(sh.assign_local(protocol::STAMP, &path_text(stamp)));
-    lines.push(sh.assign_local(protocol::PREV, encode_prev(&out.shell_prev).as_bytes()));
+    ops.push(Op::Keep(protocol::PWD, inputs.pwd.clone().into_bytes()));
+    ops.push(Op::Keep(protocol::STATE, state.into_bytes()));
+    ops.push(Op::Keep(protocol::STAMP, path_text(stamp)));
+    ops.push(Op::Keep(
+        protocol::PREV,
+        encode_prev(&out.shell_prev).into_bytes(),
+    ));
     let rc = decision.rc.as_deref().map(path_text).unwrap_or_default();
-    lines.push(sh.assign_local(protocol::RC, &rc));
+    ops.push(Op::Keep(protocol::RC, rc));
     // Files that exist must not change (the .escrc must also stay);
     // files that do not must not appear.
     let (present, absent): (Vec<&PathBuf>, Vec<&PathBuf>) =
         decision.watch.iter().partition(|p| p.exists());
-    let present: Vec<Vec<u8>> = present.iter().map(|p| path_text(p)).collect();
-    let absent: Vec<Vec<u8>> = absent.iter().map(|p| path_text(p)).collect();
-    lines.push(sh.assign_local_list(protocol::WATCH, &present));
-    lines.push(sh.assign_local_list(protocol::ABSENT, &absent));
-    lines.push(sh.assign_local(protocol::DEADLINE, decision.deadline.to_string().as_bytes()));
+    ops.push(Op::KeepList(
+        protocol::WATCH,
+        present.iter().map(|p| path_text(p)).collect(),
+    ));
+    ops.push(Op::KeepList(
+        protocol::ABSENT,
+        absent.iter().map(|p| path_text(p)).collect(),
+    ));
+    ops.push(Op::Keep(
+        protocol::DEADLINE,
+        decision.deadline.to_string().into_bytes(),
+    ));
     // fish has no clock: it compares the stamp's age with a time to live.
     let ttl = decision.deadline.saturating_sub(inputs.now);
-    lines.push(sh.assign_local(protocol::TTL, ttl.to_string().as_bytes()));
-    lines.push(String::new());
-    Ok(lines.join("\n"))
+    ops.push(Op::Keep(protocol::TTL, ttl.to_string().into_bytes()));
+    Ok(inputs.shell.render(&ops)?)
 }
 
 #[cfg(test)]

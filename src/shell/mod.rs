@@ -1,8 +1,11 @@
-//! Rendering variables for shells to `eval`. Each shell has its own file
-//! with its quoting rules; this module picks one and checks what every shell
-//! needs (valid names, no NUL bytes).
+//! Rendering variables for shells. Each shell has its own file with its
+//! quoting rules; this module picks one and checks what every shell needs
+//! (valid names, no NUL bytes). A change is a list of [`Op`]s, serialized
+//! once per shell: statements to `eval`, or one JSON document for nushell.
 
+pub mod elvish;
 pub mod fish;
+pub mod nu;
 pub mod posix;
 pub mod protocol;
 
@@ -13,6 +16,21 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
+    Nu,
+    Elvish,
+}
+
+/// One step of a change to a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Set and export a variable of the user's.
+    Set(String, Vec<u8>),
+    /// Remove a variable from the environment.
+    Unset(String),
+    /// Set one of the hook's own variables (see [`protocol`]), not exported.
+    Keep(&'static str, Vec<u8>),
+    /// The same for a list of words.
+    KeepList(&'static str, Vec<Vec<u8>>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +41,12 @@ pub enum ShellError {
     BadName(String),
     #[error("the value of {0} contains a NUL byte, which no shell variable can hold")]
     Nul(String),
+    #[error(
+        "the value of {name} is not UTF-8 text, which {shell} cannot hold exactly; make it text (e.g. base64-encode it) or use another shell"
+    )]
+    NotText { name: String, shell: &'static str },
+    #[error("{name} is a variable {shell} keeps for itself; rename it in the environment")]
+    Reserved { name: String, shell: &'static str },
 }
 
 /// Names must be `[A-Za-z_][A-Za-z0-9_]*`: anything else would be executed
@@ -46,52 +70,77 @@ fn check(name: &str, value: &[u8]) -> Result<(), ShellError> {
 }
 
 impl Shell {
-    /// `value` as one word of this shell's syntax.
-    pub fn quote(self, value: &[u8]) -> String {
-        match self {
+    /// `value` as one word of this shell's syntax (nushell: a string
+    /// literal, refused when the value is not UTF-8 text).
+    pub fn quote(self, value: &[u8]) -> Result<String, ShellError> {
+        Ok(match self {
             Shell::Bash | Shell::Zsh => posix::quote(value),
             Shell::Fish => fish::quote(value),
+            Shell::Elvish => elvish::quote(value),
+            Shell::Nu => nu::quote(value)?,
+        })
+    }
+
+    /// What the shell's hook applies for `ops`, in one piece: statements,
+    /// a line each, or (nushell) one JSON document.
+    pub fn render(self, ops: &[Op]) -> Result<String, ShellError> {
+        for op in ops {
+            match op {
+                Op::Set(name, value) => check(name, value)?,
+                Op::Unset(name) => check_name(name)?,
+                Op::Keep(..) | Op::KeepList(..) => {}
+            }
         }
+        if self == Shell::Nu {
+            return nu::render(ops);
+        }
+        let mut lines: Vec<String> = ops.iter().map(|op| self.line(op)).collect();
+        lines.push(String::new());
+        Ok(lines.join("\n"))
+    }
+
+    /// One statement of an eval shell (names checked by `render`).
+    fn line(self, op: &Op) -> String {
+        match (self, op) {
+            (Shell::Bash | Shell::Zsh, Op::Set(n, v)) => posix::export(n, v),
+            (Shell::Bash | Shell::Zsh, Op::Unset(n)) => format!("unset {n}"),
+            (Shell::Fish, Op::Set(n, v)) => fish::export(n, v),
+            (Shell::Fish, Op::Unset(n)) => fish::unset(n),
+            (Shell::Elvish, Op::Set(n, v)) => elvish::export(n, v),
+            (Shell::Elvish, Op::Unset(n)) => elvish::unset(n),
+            (Shell::Elvish, Op::Keep(n, v)) => elvish::assign(n, v),
+            (Shell::Elvish, Op::KeepList(n, v)) => elvish::assign_list(n, v),
+            (_, Op::Keep(n, v)) => {
+                let q = self.word(v);
+                match self {
+                    Shell::Zsh => format!("typeset -g {n}={q}"),
+                    Shell::Fish => format!("set -g {n} {q}"),
+                    _ => format!("{n}={q}"),
+                }
+            }
+            (_, Op::KeepList(n, values)) => {
+                let words: Vec<String> = values.iter().map(|v| self.word(v)).collect();
+                let words = words.join(" ");
+                match self {
+                    Shell::Zsh => format!("typeset -ga {n}; {n}=({words})"),
+                    Shell::Fish => format!("set -g {n} {words}"),
+                    _ => format!("{n}=({words})"),
+                }
+            }
+            // `render` serializes nushell's ops as JSON, never through here.
+            (Shell::Nu, _) => String::new(),
+        }
+    }
+
+    /// A word of an eval shell, whose quoting takes any bytes.
+    fn word(self, value: &[u8]) -> String {
+        self.quote(value).unwrap_or_default()
     }
 
     /// A statement that sets and exports `name` (no trailing newline).
     pub fn export(self, name: &str, value: &[u8]) -> Result<String, ShellError> {
-        check(name, value)?;
-        Ok(match self {
-            Shell::Bash | Shell::Zsh => posix::export(name, value),
-            Shell::Fish => fish::export(name, value),
-        })
-    }
-
-    /// A statement that removes `name` from the environment.
-    pub fn unset(self, name: &str) -> Result<String, ShellError> {
-        check_name(name)?;
-        Ok(match self {
-            Shell::Bash | Shell::Zsh => format!("unset {name}"),
-            Shell::Fish => fish::unset(name),
-        })
-    }
-
-    /// Sets a global, not exported, shell variable (the hook's own
-    /// bookkeeping; `name` is escsh's, not the user's).
-    pub fn assign_local(self, name: &str, value: &[u8]) -> String {
-        let q = self.quote(value);
-        match self {
-            Shell::Bash => format!("{name}={q}"),
-            Shell::Zsh => format!("typeset -g {name}={q}"),
-            Shell::Fish => format!("set -g {name} {q}"),
-        }
-    }
-
-    /// The same for a list of words.
-    pub fn assign_local_list(self, name: &str, values: &[Vec<u8>]) -> String {
-        let words: Vec<String> = values.iter().map(|v| self.quote(v)).collect();
-        let words = words.join(" ");
-        match self {
-            Shell::Bash => format!("{name}=({words})"),
-            Shell::Zsh => format!("typeset -ga {name}; {name}=({words})"),
-            Shell::Fish => format!("set -g {name} {words}"),
-        }
+        let text = self.render(&[Op::Set(name.to_string(), value.to_vec())])?;
+        Ok(text.trim_end_matches('\n').to_string())
     }
 }
 
@@ -103,6 +152,8 @@ pub fn hook_script(shell: Shell) -> &'static str {
         Shell::Bash => include_str!("../../shells/escsh.bash"),
         Shell::Zsh => include_str!("../../shells/escsh.zsh"),
         Shell::Fish => include_str!("../../shells/escsh.fish"),
+        Shell::Nu => include_str!("../../shells/escsh.nu"),
+        Shell::Elvish => include_str!("../../shells/escsh.elv"),
     }
 }
 

@@ -29,6 +29,14 @@
 //! variables and `ESCSH_STATE`, then assignments of the variables above,
 //! in one piece (a ^C cannot apply half). Tracing and verbose mode are off
 //! while it evals, since the statements carry values.
+//!
+//! nushell and elvish keep the same variables under other spellings:
+//! nushell in the record `$env.__escsh` (keys without the `__escsh_`
+//! prefix; a record is never passed to programs), from the JSON document
+//! `escsh export nu` prints instead of statements; elvish in a namespace
+//! of its hook's, where what `escsh export elvish` prints is evaluated.
+//! elvish has no clock and no way to read an mtime without a process: its
+//! hook runs escsh at every prompt where an `.escrc` applies.
 
 pub const PWD: &str = "__escsh_pwd";
 pub const STATE: &str = "__escsh_state";

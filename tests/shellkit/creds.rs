@@ -77,6 +77,9 @@ fn wait_for_calls(sh: Sh, n: usize) -> String {
         Sh::Fish => {
             format!("for i in (seq 40); test (cat $STS_CALLS) -ge {n}; and break; sleep 0.5; end")
         }
+        Sh::Nu | Sh::Elvish => {
+            unimplemented!("the AWS scenarios are written for bash, zsh and fish")
+        }
     }
 }
 
@@ -86,6 +89,9 @@ fn clock(sh: Sh, var: &str) -> String {
         Sh::Bash | Sh::Zsh => format!("{var}=$EPOCHREALTIME"),
         // fish has no clock variable.
         Sh::Fish => format!("set {var} (date +%s.%N)"),
+        Sh::Nu | Sh::Elvish => {
+            unimplemented!("the AWS scenarios are written for bash, zsh and fish")
+        }
     }
 }
 

@@ -45,6 +45,11 @@ fn echo_modes(sh: Sh) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> 
             "set -g fish_trace 1",
             vec![("x", "set -q fish_trace; and echo '@x on'")],
         )],
+        // Neither has a mode that echoes what runs (nushell's --log-level
+        // and elvish's -log, chosen at startup, log no values): the
+        // session itself must still show no secret.
+        Sh::Nu => vec![("ignore", vec![("x", "print '@x on'")])],
+        Sh::Elvish => vec![("nop", vec![("x", "echo '@x on'")])],
     }
 }
 
@@ -148,11 +153,11 @@ pub fn file_target_is_trusted_by_content(sh: Sh) {
             sh.show("env", &["ESCSH_ENV"]),
             "sleep 2".into(),
             ":".into(),
-            format!(
+            sh.posix(&format!(
                 "cat {} > {}",
                 sh_quote(staged.to_str().unwrap()),
                 sh_quote(def.to_str().unwrap())
-            ),
+            )),
             sh.show("edited", &names),
             ":".into(),
             sh.show("still", &names),
@@ -214,13 +219,13 @@ pub fn status_json_describes_the_shell(sh: Sh) {
         sh,
         &[
             sh.hook_line().into(),
-            format!("escsh status --json > {}", q("outside")),
+            sh.posix(&format!("escsh status --json > {}", q("outside"))),
             sh.show_status("outside"),
             "cd proj".into(),
-            format!("escsh status --json > {}", q("loaded")),
+            sh.posix(&format!("escsh status --json > {}", q("loaded"))),
             sh.show_status("loaded"),
             "cd ../blocked".into(),
-            format!("escsh status --json > {}", q("blocked")),
+            sh.posix(&format!("escsh status --json > {}", q("blocked"))),
             sh.show_status("blocked"),
         ]
         .join("\n"),

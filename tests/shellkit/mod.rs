@@ -1,10 +1,14 @@
-//! Driving real interactive shells (bash, zsh, fish) with the escsh hook,
-//! against a private home: nothing here reads or writes the user's files.
+//! Driving real interactive shells (bash, zsh, fish, nushell, elvish) with
+//! the escsh hook, against a private home: nothing here reads or writes the
+//! user's files.
 //!
 //! A session is one shell process fed a whole script: bash and zsh read it
 //! from a pipe (their prompt hooks still fire, prompts go to stderr); fish
 //! needs a terminal, so it runs under `script` with its stdout and stderr
-//! sent to files. The shell sees these variables:
+//! sent to files. nushell and elvish run on a terminal of [`pty`]'s: nushell
+//! (whose line editor waits for an answer to "where is the cursor") is
+//! typed a line at each prompt, its stderr sent to a file; elvish (whose
+//! editor draws on stderr) too, its stdout sent to a file. The shell sees these variables:
 //!
 //! - `PATH` starts with a directory holding `escsh` (the binary under test);
 //! - `WORK`: the directory the shell starts in, where projects live;
@@ -21,6 +25,7 @@ use std::time::{Duration, Instant};
 
 pub mod creds;
 pub mod guards;
+pub mod pty;
 pub mod scenarios;
 pub mod sts;
 pub mod trace;
@@ -36,6 +41,8 @@ pub enum Sh {
     Bash,
     Zsh,
     Fish,
+    Nu,
+    Elvish,
 }
 
 impl Sh {
@@ -44,6 +51,8 @@ impl Sh {
             Sh::Bash => "bash",
             Sh::Zsh => "zsh",
             Sh::Fish => "fish",
+            Sh::Nu => "nu",
+            Sh::Elvish => "elvish",
         }
     }
 
@@ -53,6 +62,9 @@ impl Sh {
             Sh::Bash => "eval \"$(escsh hook bash)\"",
             Sh::Zsh => "eval \"$(escsh hook zsh)\"",
             Sh::Fish => "escsh hook fish | source",
+            // `source` reads its file when the line is parsed: two lines.
+            Sh::Nu => "escsh hook nu | save -f ~/escsh.nu\nsource ~/escsh.nu",
+            Sh::Elvish => "eval (escsh hook elvish | slurp)",
         }
     }
 
@@ -62,6 +74,8 @@ impl Sh {
         match self {
             Sh::Bash | Sh::Zsh => format!(": < \"$WORK/{name}\""),
             Sh::Fish => format!("true < \"$WORK/{name}\""),
+            Sh::Nu => format!("open --raw ($env.WORK | path join {name}) | ignore"),
+            Sh::Elvish => format!("nop < $E:WORK/{name}"),
         }
     }
 
@@ -72,6 +86,8 @@ impl Sh {
             Sh::Bash => "PS1='$ '",
             Sh::Zsh => "PS1='%% '",
             Sh::Fish => "function fish_prompt; echo -n '> '; end; function fish_right_prompt; end; function fish_title; end",
+            Sh::Nu => "$env.PROMPT_COMMAND = {|| '> ' }; $env.PROMPT_COMMAND_RIGHT = {|| '' }",
+            Sh::Elvish => "set edit:prompt = { put '> ' }; set edit:rprompt = { put '' }",
         }
     }
 
@@ -81,6 +97,8 @@ impl Sh {
         match self {
             Sh::Bash | Sh::Zsh => format!("export {name}='{value}'"),
             Sh::Fish => format!("set -gx {name} '{value}'"),
+            Sh::Nu => format!("$env.{name} = '{value}'"),
+            Sh::Elvish => format!("set-env {name} '{value}'"),
         }
     }
 
@@ -88,6 +106,25 @@ impl Sh {
         match self {
             Sh::Bash | Sh::Zsh => format!("unset {name}"),
             Sh::Fish => format!("set -e {name}"),
+            Sh::Nu => format!("hide-env -i {name}"),
+            Sh::Elvish => format!("unset-env {name}"),
+        }
+    }
+
+    /// A line of POSIX shell (redirections, `printf`, `;` lists) as this
+    /// shell runs it: nushell and elvish hand it to `sh -c`.
+    pub fn posix(self, line: &str) -> String {
+        match self {
+            Sh::Bash | Sh::Zsh | Sh::Fish => line.to_string(),
+            Sh::Nu => {
+                // A raw string whose closing `'#...` the line does not hold.
+                let mut hashes = "#".to_string();
+                while line.contains(&format!("'{hashes}")) {
+                    hashes.push('#');
+                }
+                format!("sh -c r{hashes}'{line}'{hashes}")
+            }
+            Sh::Elvish => format!("sh -c '{}'", line.replace('\'', "''")),
         }
     }
 
@@ -96,6 +133,10 @@ impl Sh {
         match self {
             Sh::Bash | Sh::Zsh => format!("echo \"@{tag} $?\""),
             Sh::Fish => format!("echo \"@{tag} $status\""),
+            Sh::Nu => format!("print $\"@{tag} ($env.LAST_EXIT_CODE)\""),
+            // elvish has no status: a failing command raises an exception
+            // (shown on the terminal), so reaching this line means 0.
+            Sh::Elvish => format!("echo '@{tag} 0'"),
         }
     }
 
@@ -120,6 +161,20 @@ impl Sh {
                 }
                 s.push_str("echo");
                 s
+            }
+            Sh::Nu => {
+                let parts: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("{n}=(if '{n}' in $env {{ $env.{n} }} else {{ '<unset>' }})"))
+                    .collect();
+                format!("print $\"@{tag} {}\"", parts.join(" "))
+            }
+            Sh::Elvish => {
+                let parts: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("(if (has-env {n}) {{ put ' {n}='(get-env {n}) }} else {{ put ' {n}=<unset>' }})"))
+                    .collect();
+                format!("echo '@{tag}'{}", parts.concat())
             }
         }
     }
@@ -333,6 +388,9 @@ impl Kit {
         let script = format!("{script}\nexit\n");
         let out_file = self.root.join("fish.out");
         let err_file = self.root.join("fish.err");
+        if matches!(sh, Sh::Nu | Sh::Elvish) {
+            return Some(self.run_on_pty(sh, &script, env, &strace));
+        }
         let mut cmd = match sh {
             Sh::Bash | Sh::Zsh => {
                 let args: &[&str] = if sh == Sh::Bash {
@@ -349,7 +407,7 @@ impl Kit {
                 c.args(&words[1..]);
                 c
             }
-            Sh::Fish => {
+            Sh::Fish | Sh::Nu | Sh::Elvish => {
                 let inner = format!(
                     "exec {strace_words} fish --no-config -i >{} 2>{}",
                     sh_quote(out_file.to_str().unwrap()),
@@ -415,6 +473,78 @@ impl Kit {
             eprintln!("{}", session.dump());
         }
         Some(session)
+    }
+
+    /// A nushell or elvish session on a terminal that answers (see [`pty`]).
+    fn run_on_pty(&self, sh: Sh, script: &str, env: &[(&str, &str)], strace: &[String]) -> Session {
+        let args: &[&str] = match sh {
+            Sh::Nu => &["nu", "--no-config-file", "-i"],
+            _ => &["elvish", "-norc"],
+        };
+        let words: Vec<&str> = strace
+            .iter()
+            .map(String::as_str)
+            .chain(args.iter().copied())
+            .collect();
+        let mut cmd = Command::new(words[0]);
+        cmd.args(&words[1..]);
+        self.base_env(&mut cmd);
+        // elvish's history daemon: its socket in a directory of this test's.
+        cmd.env("XDG_RUNTIME_DIR", &self.home);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        // The scenarios' POSIX no-op and pause, in this shell's words.
+        let script: String = script
+            .lines()
+            .map(|l| match (sh, l) {
+                (Sh::Nu, ":") => "ignore".to_string(),
+                (Sh::Elvish, ":") => "nop".to_string(),
+                (Sh::Nu, l) if l.starts_with("sleep ") => format!("{l}sec"),
+                // `cd "$VAR"`: neither expands `$` inside double quotes.
+                (_, l) if l.starts_with("cd \"$") && l.ends_with('"') => {
+                    let var = &l[5..l.len() - 1];
+                    match sh {
+                        Sh::Nu => format!("cd $env.{var}"),
+                        _ => format!("cd $E:{var}"),
+                    }
+                }
+                _ => l.to_string(),
+            })
+            .map(|l| l + "\n")
+            .collect();
+        let script = script.as_str();
+        let file = self.root.join(format!("{}.side", sh.name()));
+        let side = fs::File::create(&file).unwrap();
+        let run = if sh == Sh::Nu {
+            pty::run(cmd, script, None, Some(side))
+        } else {
+            pty::run(cmd, script, Some(side), None)
+        };
+        let side = String::from_utf8_lossy(&fs::read(&file).unwrap_or_default()).into_owned();
+        let _ = fs::remove_file(&file);
+        let screen = pty::plain_lines(&run.transcript)
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+        let (stdout, stderr) = if sh == Sh::Nu {
+            (screen, side)
+        } else {
+            (side, screen)
+        };
+        let session = Session {
+            sh,
+            stdout,
+            stderr,
+            pty: String::from_utf8_lossy(&run.transcript).into_owned(),
+            trace: trace::Trace::default(),
+        };
+        if std::env::var_os("SHELLKIT_DUMP").is_some() {
+            eprintln!("{}", session.dump());
+        }
+        session
     }
 
     /// Copies (hard-links when possible) the binary to `dir/escsh`, for

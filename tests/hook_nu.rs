@@ -1,0 +1,19 @@
+//! The nushell hook in a real interactive nushell, on a terminal of shellkit's.
+
+mod shellkit;
+
+use shellkit::{scenarios, Sh};
+
+const SH: Sh = Sh::Nu;
+
+crate::shared_scenarios!(SH);
+
+#[test]
+fn child_shell() {
+    scenarios::child_shell(SH);
+}
+
+#[test]
+fn child_shell_elsewhere() {
+    scenarios::child_shell_elsewhere(SH);
+}
