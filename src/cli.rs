@@ -93,6 +93,8 @@ pub enum ShellName {
     Bash,
     Zsh,
     Fish,
+    Xonsh,
+    Tcsh,
 }
 
 #[derive(Debug, Args)]

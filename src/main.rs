@@ -81,6 +81,8 @@ fn shell(name: ShellName) -> Shell {
         ShellName::Bash => Shell::Bash,
         ShellName::Zsh => Shell::Zsh,
         ShellName::Fish => Shell::Fish,
+        ShellName::Xonsh => Shell::Xonsh,
+        ShellName::Tcsh => Shell::tcsh_here(),
     }
 }
 

@@ -5,6 +5,8 @@
 pub mod fish;
 pub mod posix;
 pub mod protocol;
+pub mod tcsh;
+pub mod xonsh;
 
 /// The shells escsh renders for. (fish comes with the hook; it gets its own
 /// file beside `posix.rs` and a variant here.)
@@ -13,6 +15,12 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
+    Xonsh,
+    /// `utf8`: whether tcsh runs in a UTF-8 locale, which decides how it
+    /// reads bytes from 0x80 up (see `tcsh.rs`).
+    Tcsh {
+        utf8: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +31,8 @@ pub enum ShellError {
     BadName(String),
     #[error("the value of {0} contains a NUL byte, which no shell variable can hold")]
     Nul(String),
+    #[error("the value of {0} holds bytes that are not UTF-8, which {1} cannot be given exactly in a UTF-8 locale")]
+    Unrepresentable(String, &'static str),
 }
 
 /// Names must be `[A-Za-z_][A-Za-z0-9_]*`: anything else would be executed
@@ -51,15 +61,49 @@ impl Shell {
         match self {
             Shell::Bash | Shell::Zsh => posix::quote(value),
             Shell::Fish => fish::quote(value),
+            Shell::Xonsh => xonsh::quote(value),
+            Shell::Tcsh { utf8 } => tcsh::quote(value, utf8),
+        }
+    }
+
+    /// Whether this shell can be given `value` exactly; one it cannot is
+    /// not exported at all rather than exported wrong.
+    pub fn representable(self, value: &[u8]) -> bool {
+        match self {
+            Shell::Tcsh { utf8 } => tcsh::representable(value, utf8),
+            _ => true,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Xonsh => "xonsh",
+            Shell::Tcsh { .. } => "tcsh",
+        }
+    }
+
+    /// The tcsh of the locale in this process's environment (the shell's).
+    pub fn tcsh_here() -> Shell {
+        let env = |k: &str| std::env::var(k).ok();
+        Shell::Tcsh {
+            utf8: tcsh::utf8_locale(&env),
         }
     }
 
     /// A statement that sets and exports `name` (no trailing newline).
     pub fn export(self, name: &str, value: &[u8]) -> Result<String, ShellError> {
         check(name, value)?;
+        if !self.representable(value) {
+            return Err(ShellError::Unrepresentable(name.to_string(), self.name()));
+        }
         Ok(match self {
             Shell::Bash | Shell::Zsh => posix::export(name, value),
             Shell::Fish => fish::export(name, value),
+            Shell::Xonsh => xonsh::export(name, value),
+            Shell::Tcsh { utf8 } => tcsh::export(name, value, utf8),
         })
     }
 
@@ -69,6 +113,8 @@ impl Shell {
         Ok(match self {
             Shell::Bash | Shell::Zsh => format!("unset {name}"),
             Shell::Fish => fish::unset(name),
+            Shell::Xonsh => xonsh::unset(name),
+            Shell::Tcsh { .. } => tcsh::unset(name),
         })
     }
 
@@ -80,6 +126,8 @@ impl Shell {
             Shell::Bash => format!("{name}={q}"),
             Shell::Zsh => format!("typeset -g {name}={q}"),
             Shell::Fish => format!("set -g {name} {q}"),
+            Shell::Xonsh => xonsh::assign(name, value),
+            Shell::Tcsh { utf8 } => tcsh::assign(name, value, utf8),
         }
     }
 
@@ -91,6 +139,8 @@ impl Shell {
             Shell::Bash => format!("{name}=({words})"),
             Shell::Zsh => format!("typeset -ga {name}; {name}=({words})"),
             Shell::Fish => format!("set -g {name} {words}"),
+            Shell::Xonsh => xonsh::assign_list(name, values),
+            Shell::Tcsh { utf8 } => tcsh::assign_list(name, values, utf8),
         }
     }
 }
@@ -103,6 +153,8 @@ pub fn hook_script(shell: Shell) -> &'static str {
         Shell::Bash => include_str!("../../shells/escsh.bash"),
         Shell::Zsh => include_str!("../../shells/escsh.zsh"),
         Shell::Fish => include_str!("../../shells/escsh.fish"),
+        Shell::Xonsh => include_str!("../../shells/escsh.xsh"),
+        Shell::Tcsh { .. } => include_str!("../../shells/escsh.tcsh"),
     }
 }
 
