@@ -2,7 +2,10 @@
 //! strings (no NUL) are rendered as `export` statements, eval'd by each real
 //! shell under `LC_ALL=C` and `LC_ALL=C.UTF-8`, and a child process (`env
 //! -0`) must receive exactly the same bytes. Nothing in a value may run:
-//! a `pwned` file must never appear.
+//! a `pwned` file must never appear. tcsh reads its statements the way
+//! its hook does, from a command substitution joined into one line; there
+//! a value that is not UTF-8 in a UTF-8 locale must be refused (tcsh
+//! cannot hold it exactly) and never reach the child.
 
 mod shellkit;
 
@@ -62,11 +65,15 @@ fn hostile(dir: &Path) -> Vec<Vec<u8>> {
     ]
 }
 
-fn shell_of(sh: Sh) -> Shell {
+fn shell_of(sh: Sh, locale: &str) -> Shell {
     match sh {
         Sh::Bash => Shell::Bash,
         Sh::Zsh => Shell::Zsh,
         Sh::Fish => Shell::Fish,
+        Sh::Xonsh => Shell::Xonsh,
+        Sh::Tcsh => Shell::Tcsh {
+            utf8: locale.contains("UTF-8"),
+        },
     }
 }
 
@@ -78,8 +85,41 @@ fn child_env(
     script: &str,
     dir: &Path,
 ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, String> {
+    let file = dir.join("statements");
+    std::fs::write(&file, format!("{script}\n")).unwrap();
+    let env_out = dir.join("env.bin");
+    let _ = std::fs::remove_file(&env_out);
     let script = format!("{script}\nexec env -0\n");
     let mut cmd = match sh {
+        Sh::Xonsh => {
+            std::fs::write(
+                &file,
+                format!(
+                    "{}\nenv -0\n",
+                    script.trim_end().trim_end_matches("exec env -0")
+                ),
+            )
+            .unwrap();
+            let mut c = Command::new("xonsh");
+            c.args(["--no-rc"]).arg(&file);
+            c
+        }
+        // Interactive (history substitution on), reading the statements
+        // from a command substitution as the hook does; the prompt goes
+        // to stdout, so the environment goes to a file.
+        Sh::Tcsh => {
+            let mut c = Command::new("tcsh");
+            c.args([
+                "-f",
+                "-c",
+                &format!(
+                    "eval \"`cat {}`\"; exec env -0 > {}",
+                    file.display(),
+                    env_out.display()
+                ),
+            ]);
+            c
+        }
         Sh::Bash => {
             let mut c = Command::new("bash");
             c.args(["--norc", "--noprofile", "-c", &script]);
@@ -115,8 +155,13 @@ fn child_env(
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    let stdout = if sh == Sh::Tcsh {
+        std::fs::read(&env_out).map_err(|e| format!("tcsh wrote no environment: {e}"))?
+    } else {
+        out.stdout
+    };
     let mut env = BTreeMap::new();
-    for entry in out.stdout.split(|&b| b == 0).filter(|e| !e.is_empty()) {
+    for entry in stdout.split(|&b| b == 0).filter(|e| !e.is_empty()) {
         let eq = entry.iter().position(|&b| b == b'=').unwrap_or(entry.len());
         env.insert(
             entry[..eq].to_vec(),
@@ -132,23 +177,42 @@ fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestC
         .chain(batch.iter().cloned())
         .collect();
     for &sh in shells {
-        let lines: Vec<String> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| shell_of(sh).export(&format!("ESCAPED_{i}"), v).unwrap())
-            .collect();
-        let script = lines.join("\n");
-        prop_assert!(
-            script.is_ascii(),
-            "{} rendered non-ASCII: {script}",
-            sh.name()
-        );
         for locale in ["C", "C.UTF-8"] {
+            let shell = shell_of(sh, locale);
+            let mut lines = BTreeMap::new();
+            for (i, v) in values.iter().enumerate() {
+                match shell.export(&format!("ESCAPED_{i}"), v) {
+                    Ok(line) => {
+                        lines.insert(i, line);
+                    }
+                    // Only a value the shell cannot hold is refused.
+                    Err(e) => prop_assert!(
+                        !shell.representable(v),
+                        "{} LC_ALL={locale} refused a value: {e}",
+                        sh.name()
+                    ),
+                }
+            }
+            let script = lines.values().cloned().collect::<Vec<_>>().join("\n");
+            // tcsh is given UTF-8 text as is in a UTF-8 locale (see tcsh.rs).
+            prop_assert!(
+                script.is_ascii() || shell == (Shell::Tcsh { utf8: true }),
+                "{} rendered non-ASCII: {script}",
+                sh.name()
+            );
             let env = child_env(sh, locale, &script, dir)
                 .map_err(|e| TestCaseError::fail(format!("{e}\nscript:\n{script}")))?;
             for (i, want) in values.iter().enumerate() {
                 let name = format!("ESCAPED_{i}");
                 let got = env.get(name.as_bytes());
+                let Some(line) = lines.get(&i) else {
+                    prop_assert!(
+                        got.is_none(),
+                        "{} LC_ALL={locale}: refused {name} is set",
+                        sh.name()
+                    );
+                    continue;
+                };
                 prop_assert_eq!(
                     got,
                     Some(want),
@@ -158,7 +222,7 @@ fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestC
                     name,
                     String::from_utf8_lossy(want),
                     got.map(|g| String::from_utf8_lossy(g).into_owned()),
-                    lines[i]
+                    line
                 );
             }
             prop_assert!(
@@ -173,7 +237,7 @@ fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestC
 
 #[test]
 fn exported_values_round_trip_in_real_shells() {
-    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish]
+    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Xonsh, Sh::Tcsh]
         .into_iter()
         .filter(|&sh| shellkit::available(sh))
         .collect();
@@ -197,7 +261,7 @@ fn exported_values_round_trip_in_real_shells() {
 /// The whole byte range (but NUL) in one value, and each byte alone.
 #[test]
 fn every_byte_round_trips() {
-    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish]
+    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Xonsh, Sh::Tcsh]
         .into_iter()
         .filter(|&sh| shellkit::available(sh))
         .collect();
@@ -214,7 +278,7 @@ fn every_byte_round_trips() {
 /// checked in every shell and locale.
 #[test]
 fn known_awkward_values_round_trip() {
-    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish]
+    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Xonsh, Sh::Tcsh]
         .into_iter()
         .filter(|&sh| shellkit::available(sh))
         .collect();

@@ -77,6 +77,12 @@ fn wait_for_calls(sh: Sh, n: usize) -> String {
         Sh::Fish => {
             format!("for i in (seq 40); test (cat $STS_CALLS) -ge {n}; and break; sleep 0.5; end")
         }
+        Sh::Xonsh => format!(
+            "for i in range(40):\n    if int(open($STS_CALLS).read() or 0) >= {n}: break\n    __import__('time').sleep(0.5)\n"
+        ),
+        Sh::Tcsh => format!(
+            "sh -c 'for i in $(seq 40); do [ $(cat \"$STS_CALLS\") -ge {n} ] && break; sleep 0.5; done'"
+        ),
     }
 }
 
@@ -86,6 +92,8 @@ fn clock(sh: Sh, var: &str) -> String {
         Sh::Bash | Sh::Zsh => format!("{var}=$EPOCHREALTIME"),
         // fish has no clock variable.
         Sh::Fish => format!("set {var} (date +%s.%N)"),
+        Sh::Xonsh => format!("{var} = __import__('time').time()"),
+        Sh::Tcsh => format!("set {var} = `date +%s.%N`"),
     }
 }
 

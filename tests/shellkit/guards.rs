@@ -45,6 +45,31 @@ fn echo_modes(sh: Sh) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> 
             "set -g fish_trace 1",
             vec![("x", "set -q fish_trace; and echo '@x on'")],
         )],
+        // xonsh traces subprocess commands, or Python lines (`trace on`).
+        Sh::Xonsh => vec![
+            (
+                "$XONSH_TRACE_SUBPROC = True",
+                vec![("x", "if $XONSH_TRACE_SUBPROC: print('@x on')")],
+            ),
+            (
+                "trace on",
+                vec![(
+                    "x",
+                    "if __import__('sys').gettrace() is not None: print('@x on')",
+                )],
+            ),
+        ],
+        Sh::Tcsh => vec![
+            ("set verbose", vec![("v", "if ( $?verbose ) echo '@v on'")]),
+            ("set echo", vec![("x", "if ( $?echo ) echo '@x on'")]),
+            (
+                "set echo verbose",
+                vec![
+                    ("v", "if ( $?verbose ) echo '@v on'"),
+                    ("x", "if ( $?echo ) echo '@x on'"),
+                ],
+            ),
+        ],
     }
 }
 

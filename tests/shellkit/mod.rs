@@ -4,7 +4,10 @@
 //! A session is one shell process fed a whole script: bash and zsh read it
 //! from a pipe (their prompt hooks still fire, prompts go to stderr); fish
 //! needs a terminal, so it runs under `script` with its stdout and stderr
-//! sent to files. The shell sees these variables:
+//! sent to files; xonsh too (it wants a terminal), with an empty rc file
+//! so it skips its welcome screen. tcsh reads a pipe like bash and zsh,
+//! with empty prompts (it prints them on stdout). The shell sees these
+//! variables:
 //!
 //! - `PATH` starts with a directory holding `escsh` (the binary under test);
 //! - `WORK`: the directory the shell starts in, where projects live;
@@ -36,6 +39,8 @@ pub enum Sh {
     Bash,
     Zsh,
     Fish,
+    Xonsh,
+    Tcsh,
 }
 
 impl Sh {
@@ -44,6 +49,8 @@ impl Sh {
             Sh::Bash => "bash",
             Sh::Zsh => "zsh",
             Sh::Fish => "fish",
+            Sh::Xonsh => "xonsh",
+            Sh::Tcsh => "tcsh",
         }
     }
 
@@ -53,6 +60,8 @@ impl Sh {
             Sh::Bash => "eval \"$(escsh hook bash)\"",
             Sh::Zsh => "eval \"$(escsh hook zsh)\"",
             Sh::Fish => "escsh hook fish | source",
+            Sh::Xonsh => "execx($(escsh hook xonsh))",
+            Sh::Tcsh => "eval \"`escsh hook tcsh`\"",
         }
     }
 
@@ -62,6 +71,8 @@ impl Sh {
         match self {
             Sh::Bash | Sh::Zsh => format!(": < \"$WORK/{name}\""),
             Sh::Fish => format!("true < \"$WORK/{name}\""),
+            Sh::Xonsh => format!("open($WORK + '/{name}').close()"),
+            Sh::Tcsh => format!(": < \"$WORK/{name}\""),
         }
     }
 
@@ -72,6 +83,8 @@ impl Sh {
             Sh::Bash => "PS1='$ '",
             Sh::Zsh => "PS1='%% '",
             Sh::Fish => "function fish_prompt; echo -n '> '; end; function fish_right_prompt; end; function fish_title; end",
+            Sh::Xonsh => "$PROMPT = '> '; $RIGHT_PROMPT = ''; $BOTTOM_TOOLBAR = ''; $TITLE = ''",
+            Sh::Tcsh => "set prompt = ''",
         }
     }
 
@@ -81,6 +94,8 @@ impl Sh {
         match self {
             Sh::Bash | Sh::Zsh => format!("export {name}='{value}'"),
             Sh::Fish => format!("set -gx {name} '{value}'"),
+            Sh::Xonsh => format!("${name} = '{value}'"),
+            Sh::Tcsh => format!("setenv {name} '{value}'"),
         }
     }
 
@@ -88,6 +103,8 @@ impl Sh {
         match self {
             Sh::Bash | Sh::Zsh => format!("unset {name}"),
             Sh::Fish => format!("set -e {name}"),
+            Sh::Xonsh => format!("__xonsh__.env.pop('{name}', None)"),
+            Sh::Tcsh => format!("unsetenv {name}"),
         }
     }
 
@@ -96,6 +113,8 @@ impl Sh {
         match self {
             Sh::Bash | Sh::Zsh => format!("echo \"@{tag} $?\""),
             Sh::Fish => format!("echo \"@{tag} $status\""),
+            Sh::Xonsh => format!("print('@{tag}', _.rtn)"),
+            Sh::Tcsh => format!("echo \"@{tag} $status\""),
         }
     }
 
@@ -121,6 +140,25 @@ impl Sh {
                 s.push_str("echo");
                 s
             }
+            Sh::Xonsh => {
+                let names: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+                format!(
+                    "print('@{tag}' + ''.join(' ' + n + '=' + __xonsh__.env.detype().get(n, '<unset>') for n in [{}]))",
+                    names.join(", ")
+                )
+            }
+            // `if ( $?X ) echo $X` substitutes $X before testing, and
+            // fails when X is unset: the `eval` defers it.
+            Sh::Tcsh => {
+                let mut s = format!("echo -n '@{tag}'; ");
+                for n in names {
+                    s.push_str(&format!(
+                        "if ( $?{n} ) eval 'echo -n \" {n}=${n}:q\"'; if ( ! $?{n} ) echo -n ' {n}=<unset>'; "
+                    ));
+                }
+                s.push_str("echo ''");
+                s
+            }
         }
     }
 }
@@ -131,8 +169,8 @@ pub fn available(sh: Sh) -> bool {
     if !tools::require(sh.name()) {
         return false;
     }
-    // fish needs a terminal, which `script` gives it.
-    sh != Sh::Fish
+    // fish and xonsh need a terminal, which `script` gives them.
+    !matches!(sh, Sh::Fish | Sh::Xonsh)
         || tools::require_with(
             "script",
             &["-qec", "true", "/dev/null"],
@@ -330,7 +368,13 @@ impl Kit {
             .map(|w| sh_quote(w))
             .collect::<Vec<_>>()
             .join(" ");
-        let script = format!("{script}\nexit\n");
+        let script = match sh {
+            // Prompts go to stdout: none, so printed lines start a line.
+            Sh::Tcsh => format!("set prompt = '' prompt2 = '' prompt3 = ''\n{script}\nexit\n"),
+            // `:` as in the other shells' scripts, without a process.
+            Sh::Xonsh => format!("aliases[':'] = lambda args: 0\n{script}\nexit\n"),
+            _ => format!("{script}\nexit\n"),
+        };
         let out_file = self.root.join("fish.out");
         let err_file = self.root.join("fish.err");
         let mut cmd = match sh {
@@ -349,9 +393,24 @@ impl Kit {
                 c.args(&words[1..]);
                 c
             }
-            Sh::Fish => {
+            Sh::Tcsh => {
+                let words: Vec<&str> = strace
+                    .iter()
+                    .map(String::as_str)
+                    .chain(["tcsh", "-f", "-i"])
+                    .collect();
+                let mut c = Command::new(words[0]);
+                c.args(&words[1..]);
+                c
+            }
+            Sh::Fish | Sh::Xonsh => {
+                let shell = if sh == Sh::Fish {
+                    "fish --no-config -i"
+                } else {
+                    "xonsh -i"
+                };
                 let inner = format!(
-                    "exec {strace_words} fish --no-config -i >{} 2>{}",
+                    "exec {strace_words} {shell} >{} 2>{}",
                     sh_quote(out_file.to_str().unwrap()),
                     sh_quote(err_file.to_str().unwrap())
                 );
@@ -361,6 +420,12 @@ impl Kit {
             }
         };
         self.base_env(&mut cmd);
+        if sh == Sh::Xonsh {
+            let rc = self.root.join("xonshrc");
+            fs::write(&rc, "").unwrap();
+            cmd.env("XONSHRC", &rc)
+                .env("XONSHRC_DIR", self.root.join("no-xonshrc.d"));
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -376,7 +441,7 @@ impl Kit {
         let out = wait_bounded(child, sh);
         feeder.join().unwrap();
         let (stdout, stderr) = match sh {
-            Sh::Fish => {
+            Sh::Fish | Sh::Xonsh => {
                 let raw = fs::read(&out_file).unwrap_or_default();
                 let raw = String::from_utf8_lossy(&raw).into_owned();
                 // Keep what commands printed; drop the line editor's redraws
@@ -399,6 +464,20 @@ impl Kit {
                     String::from_utf8_lossy(&err).into_owned(),
                 )
             }
+            // tcsh prints its default prompt before reading the line that
+            // empties it.
+            Sh::Tcsh => (
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(|l| match l.strip_prefix("# ").or(l.strip_prefix("> ")) {
+                        Some(rest) if rest.starts_with('@') => rest,
+                        _ => l,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    + "\n",
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ),
             _ => (
                 String::from_utf8_lossy(&out.stdout).into_owned(),
                 String::from_utf8_lossy(&out.stderr).into_owned(),
