@@ -1,24 +1,27 @@
 # escsh shell hook for xonsh. Load it with:  execx($(escsh hook xonsh))
 #
-# Before each prompt, and after each change of directory, the hook decides
+# Before each prompt and each command (xonsh runs lines pasted together
+# without a prompt between them), and after each change of directory, the
+# hook decides
 # in Python (no process) whether anything can have changed: directory,
 # ESCSH_STATE, refresh deadline, watched files newer than escsh's stamp or
 # gone, an .escrc appearing. Only then does it run `escsh export xonsh`
-# and exec what that prints (Python assignments) in this namespace.
+# and exec what that prints (Python assignments) in the interactive
+# namespace, `__xonsh__.ctx` (where `execx` itself may not put names).
 
-__escsh_bin = @ESCSH@
+__xonsh__.ctx["__escsh_bin"] = @ESCSH@
 
 # Loaded again (a new binary): one handler each, not two.
-if "__escsh_on_prompt" in globals():
-    events.on_pre_prompt.discard(__escsh_on_prompt)
-    events.on_chdir.discard(__escsh_on_chdir)
+if "__escsh_on_prompt" in __xonsh__.ctx:
+    for __escsh_e in (events.on_pre_prompt, events.on_precommand, events.on_chdir):
+        __escsh_e.discard(__xonsh__.ctx["__escsh_on_prompt"])
 
 
 def __escsh_stale():
     import os
     import time
 
-    g = globals()
+    g = __xonsh__.ctx
     env = __xonsh__.env
     if g.get("__escsh_pwd") != env.get("PWD") or env.get("ESCSH_STATE", "") != g.get("__escsh_state"):
         return True
@@ -46,12 +49,12 @@ def __escsh_export():
     import sys
     import threading
 
-    g = globals()
+    g = __xonsh__.ctx
     child = __xonsh__.env.detype()
     child["__ESCSH_PREV"] = g.get("__escsh_prev", "")
     child["__ESCSH_STAMP"] = g.get("__escsh_stamp", "")
     out = subprocess.run(
-        [__escsh_bin, "export", "xonsh"], env=child, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
+        [g["__escsh_bin"], "export", "xonsh"], env=child, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
     ).stdout
     # Never traced (the statements carry values), and a ^C cannot apply
     # half of them; the user's tracer and handler come back afterwards.
@@ -69,13 +72,14 @@ def __escsh_export():
         sys.settrace(tracer)
 
 
-@events.on_pre_prompt
 def __escsh_on_prompt(**_):
     if __escsh_stale():
         __escsh_export()
 
 
-@events.on_chdir
-def __escsh_on_chdir(**_):
-    if __escsh_stale():
-        __escsh_export()
+for __escsh_f in (__escsh_stale, __escsh_export, __escsh_on_prompt):
+    __xonsh__.ctx[__escsh_f.__name__] = __escsh_f
+events.on_pre_prompt(__escsh_on_prompt)
+events.on_precommand(__escsh_on_prompt)
+events.on_chdir(__escsh_on_prompt)
+del __escsh_f

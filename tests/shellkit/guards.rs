@@ -45,20 +45,13 @@ fn echo_modes(sh: Sh) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> 
             "set -g fish_trace 1",
             vec![("x", "set -q fish_trace; and echo '@x on'")],
         )],
-        // xonsh traces subprocess commands, or Python lines (`trace on`).
-        Sh::Xonsh => vec![
-            (
-                "$XONSH_TRACE_SUBPROC = True",
-                vec![("x", "if $XONSH_TRACE_SUBPROC: print('@x on')")],
-            ),
-            (
-                "trace on",
-                vec![(
-                    "x",
-                    "if __import__('sys').gettrace() is not None: print('@x on')",
-                )],
-            ),
-        ],
+        // xonsh echoes the subprocess commands it runs. (Its `trace on`
+        // traces files only, not what is typed; the hook switches Python
+        // tracing off around its statements all the same.)
+        Sh::Xonsh => vec![(
+            "$XONSH_TRACE_SUBPROC = True",
+            vec![("x", "if $XONSH_TRACE_SUBPROC: print('@x on')")],
+        )],
         Sh::Tcsh => vec![
             ("set verbose", vec![("v", "if ( $?verbose ) echo '@v on'")]),
             ("set echo", vec![("x", "if ( $?echo ) echo '@x on'")]),

@@ -1194,11 +1194,14 @@ pub fn odd_previous_values_restore(sh: Sh) {
         Sh::Xonsh => "$RAW = '\\udcff\\udcfe a\\x01'; $NL = 'a\\nb\\\\'",
         Sh::Tcsh => "setenv RAW \"`printf '\\377\\376 a\\001'`\"; setenv NL $'a\\nb\\\\'",
     };
-    // tcsh cannot quote a newline in double quotes, nor xonsh pass bytes
-    // to printf: sh prints them.
+    // tcsh cannot quote a newline in double quotes (sh prints them), and
+    // xonsh expands `$NL` even in single quotes (Python prints them).
     let hex = |tag: &str| {
         match sh {
-        Sh::Tcsh | Sh::Xonsh => format!(
+        Sh::Xonsh => format!(
+            "print('@{tag}', (__import__('os').fsencode($RAW) + b'|' + __import__('os').fsencode($NL)).hex())"
+        ),
+        Sh::Tcsh => format!(
             "printf '@{tag} '; sh -c 'printf \"%s|%s\" \"$RAW\" \"$NL\"' | od -An -tx1 | tr -d ' \\n'; echo"
         ),
         _ => format!(
