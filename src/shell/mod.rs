@@ -188,6 +188,15 @@ mod tests {
         assert!(err.contains('X') && !err.contains("sec"), "{err}");
     }
 
+    /// csh joins the lines of `eval "`escsh hook tcsh`"` into one: every
+    /// line must be a whole statement, and a comment would swallow the rest.
+    #[test]
+    fn tcsh_hook_reads_as_one_line() {
+        for line in hook_script(Shell::Tcsh { utf8: true }).lines() {
+            assert!(line.ends_with(';') && !line.contains('#'), "{line}");
+        }
+    }
+
     #[test]
     fn lines() {
         assert_eq!(Shell::Zsh.export("X", b"a b").unwrap(), "export X='a b'");
