@@ -129,6 +129,39 @@ if [[ -n $direnv ]]; then
     inelvish direnv-elvish-outside "$work" "$dhook" 300
 fi
 
+# The other shells' prompts, measured inside the shell as above. tcsh has
+# no clock: a script running the prompt's `precmd` N times is timed from
+# outside, less the same script with an empty loop (both load the hook).
+# shellcheck disable=SC2016 # $i is tcsh's
+tcsh_noop() { # NAME DIR SETUP N
+    local name=$1 dir=$2 setup=$3 n=$4 f=$work/$1.csh
+    command -v tcsh >/dev/null || return 0
+    printf '%s\nprecmd\nset i = 0\nwhile ( $i < %s )\n%s\n@ i++\nend\n' "$setup" "$n" precmd >"$f"
+    printf '%s\nprecmd\nset i = 0\nwhile ( $i < %s )\n%s\n@ i++\nend\n' "$setup" "$n" : >"$f.empty"
+    (cd "$dir" && a=$(date +%s%N) && "${base[@]}" tcsh -f "$f" >/dev/null 2>&1 && b=$(date +%s%N) &&
+        "${base[@]}" tcsh -f "$f.empty" >/dev/null 2>&1 && c=$(date +%s%N) &&
+        echo $((((b - a) - (c - b)) / n / 1000))) >"$work/json/$name.us" || echo "bench/hook.sh: $name failed" >&2
+}
+# xonsh: the prompt handler called in a loop, timed in Python.
+xonsh_noop() { # NAME DIR N
+    local name=$1 dir=$2 n=$3 f=$work/$1.xsh
+    command -v xonsh >/dev/null || return 0
+    cat >"$f" <<XSH
+execx(\$($escsh hook xonsh))
+hook = __xonsh__.ctx["__escsh_on_prompt"]
+hook()
+import time
+s = time.perf_counter()
+for _ in range($n):
+    hook()
+print(int((time.perf_counter() - s) / $n * 1e6))
+XSH
+    (cd "$dir" && "${base[@]}" xonsh --no-rc "$f" 2>/dev/null) >"$work/json/$name.us" || echo "bench/hook.sh: $name failed" >&2
+}
+tcsh_noop escsh-tcsh "$p" "eval \"\`$escsh hook tcsh\`\"" 300
+xonsh_noop escsh-xonsh "$p" "$loops"
+[[ -z $direnv ]] || tcsh_noop direnv-tcsh "$work/direnv/proj" "eval \"\`$direnv hook tcsh\`\"" 300
+
 python3 - "$work/json" "$escsh" "${direnv:-}" "${mise:-}" <<'EOF'
 import json, os, sys, subprocess
 d = sys.argv[1]
@@ -166,4 +199,13 @@ for key, label in [("escsh-nu", "escsh"), ("escsh-elvish", "escsh"), ("direnv-el
     shell = key.split("-")[1]
     print(f"| {label} | {shell} | {us(key + '-loaded')} | {us(key + '-outside')} |")
 print("| direnv | nu | (direnv has no nushell hook) | |")
+print()
+print("| tool | no-op prompt, in tcsh | no-op prompt, in xonsh |")
+print("|---|---|---|")
+print(f"| {tools[0][2]} | {us('escsh-tcsh')} (one process) | {us('escsh-xonsh')} (no process) |")
+if sys.argv[3]:
+    print(f"| {tools[1][2]} | {us('direnv-tcsh')} (one process) | no xonsh hook |")
+print()
+print("tcsh: the prompt's precmd run 300 times by a tcsh script, less the same empty loop.")
+print("xonsh: the hook's prompt handler called in a loop inside xonsh.")
 EOF

@@ -105,6 +105,8 @@ pub enum ShellName {
     /// Nushell: `escsh export nu` prints JSON that its hook applies.
     Nu,
     Elvish,
+    Xonsh,
+    Tcsh,
 }
 
 #[derive(Debug, Args)]

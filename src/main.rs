@@ -95,6 +95,8 @@ fn shell(name: ShellName) -> Shell {
         ShellName::Fish => Shell::Fish,
         ShellName::Nu => Shell::Nu,
         ShellName::Elvish => Shell::Elvish,
+        ShellName::Xonsh => Shell::Xonsh,
+        ShellName::Tcsh => Shell::tcsh_here(),
     }
 }
 

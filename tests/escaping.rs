@@ -1,11 +1,15 @@
 //! Property test of the quoting in `escsh::shell`: batches of random byte
+//! Property test of the quoting in `escsh::shell`: batches of random byte
 //! strings (no NUL) are rendered as the hook renders a change (statements
-//! for bash, zsh, fish and elvish to eval; JSON that nushell loads with
-//! `load-env`, as its hook does), applied by each real shell under
-//! `LC_ALL=C` and `LC_ALL=C.UTF-8`, and a child process (`env -0`) must
-//! receive exactly the same bytes. Nothing in a value may run: a `pwned`
-//! file must never appear. nushell holds text only: a value that is not
-//! UTF-8 must be refused, never exported changed.
+//! for bash, zsh, fish, elvish, xonsh and tcsh to eval; JSON that nushell
+//! loads with `load-env`, as its hook does), applied by each real shell
+//! under `LC_ALL=C` and `LC_ALL=C.UTF-8`, and a child process (`env -0`)
+//! must receive exactly the same bytes. Nothing in a value may run: a
+//! `pwned` file must never appear. A value a shell cannot hold exactly must
+//! be refused and never reach the child: nushell holds text only, and tcsh
+//! (which reads its statements the way its hook does, from a command
+//! substitution joined into one line) cannot hold bytes that are not UTF-8
+//! in a UTF-8 locale.
 
 mod shellkit;
 
@@ -65,13 +69,17 @@ fn hostile(dir: &Path) -> Vec<Vec<u8>> {
     ]
 }
 
-fn shell_of(sh: Sh) -> Shell {
+fn shell_of(sh: Sh, locale: &str) -> Shell {
     match sh {
         Sh::Bash => Shell::Bash,
         Sh::Zsh => Shell::Zsh,
         Sh::Fish => Shell::Fish,
         Sh::Nu => Shell::Nu,
         Sh::Elvish => Shell::Elvish,
+        Sh::Xonsh => Shell::Xonsh,
+        Sh::Tcsh => Shell::Tcsh {
+            utf8: locale.contains("UTF-8"),
+        },
     }
 }
 
@@ -83,8 +91,41 @@ fn child_env(
     script: &str,
     dir: &Path,
 ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, String> {
+    let file = dir.join("statements");
+    std::fs::write(&file, format!("{script}\n")).unwrap();
+    let env_out = dir.join("env.bin");
+    let _ = std::fs::remove_file(&env_out);
     let script = format!("{script}\nexec env -0\n");
     let mut cmd = match sh {
+        Sh::Xonsh => {
+            std::fs::write(
+                &file,
+                format!(
+                    "{}\nenv -0\n",
+                    script.trim_end().trim_end_matches("exec env -0")
+                ),
+            )
+            .unwrap();
+            let mut c = Command::new("xonsh");
+            c.args(["--no-rc"]).arg(&file);
+            c
+        }
+        // Interactive (history substitution on), reading the statements
+        // from a command substitution as the hook does; the prompt goes
+        // to stdout, so the environment goes to a file.
+        Sh::Tcsh => {
+            let mut c = Command::new("tcsh");
+            c.args([
+                "-f",
+                "-c",
+                &format!(
+                    "eval \"`cat {}`\"; exec env -0 > {}",
+                    file.display(),
+                    env_out.display()
+                ),
+            ]);
+            c
+        }
         Sh::Bash => {
             let mut c = Command::new("bash");
             c.args(["--norc", "--noprofile", "-c", &script]);
@@ -140,8 +181,13 @@ fn child_env(
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    let stdout = if sh == Sh::Tcsh {
+        std::fs::read(&env_out).map_err(|e| format!("tcsh wrote no environment: {e}"))?
+    } else {
+        out.stdout
+    };
     let mut env = BTreeMap::new();
-    for entry in out.stdout.split(|&b| b == 0).filter(|e| !e.is_empty()) {
+    for entry in stdout.split(|&b| b == 0).filter(|e| !e.is_empty()) {
         let eq = entry.iter().position(|&b| b == b'=').unwrap_or(entry.len());
         env.insert(
             entry[..eq].to_vec(),
@@ -157,33 +203,46 @@ fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestC
         .chain(batch.iter().cloned())
         .collect();
     for &sh in shells {
-        let shell = shell_of(sh);
-        // (name, value) of the values this shell must hold exactly.
-        let mut held = Vec::new();
-        for (i, v) in values.iter().enumerate() {
-            let name = format!("ESCAPED_{i}");
-            let one = shell.render(&[Op::Set(name.clone(), v.clone())]);
-            if sh == Sh::Nu && std::str::from_utf8(v).is_err() {
-                let said = one
-                    .expect_err("nushell took bytes that are not text")
-                    .to_string();
-                prop_assert!(said.contains(&name) && said.contains("not UTF-8"), "{said}");
-                continue;
-            }
-            one.map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
-            held.push((name, v.clone()));
-        }
-        let ops: Vec<Op> = held
-            .iter()
-            .map(|(n, v)| Op::Set(n.clone(), v.clone()))
-            .collect();
-        let script = shell.render(&ops).unwrap();
-        prop_assert!(
-            script.is_ascii(),
-            "{} rendered non-ASCII: {script}",
-            sh.name()
-        );
         for locale in ["C", "C.UTF-8"] {
+            let shell = shell_of(sh, locale);
+            // (name, value) of the values this shell must hold exactly, and
+            // the names it refused.
+            let mut held = Vec::new();
+            let mut refused = Vec::new();
+            for (i, v) in values.iter().enumerate() {
+                let name = format!("ESCAPED_{i}");
+                let one = shell.render(&[Op::Set(name.clone(), v.clone())]);
+                let cannot =
+                    (sh == Sh::Nu && std::str::from_utf8(v).is_err()) || !shell.representable(v);
+                match one {
+                    Ok(_) if !cannot => held.push((name, v.clone())),
+                    Ok(_) => prop_assert!(
+                        false,
+                        "{} LC_ALL={locale} took {name}, which it cannot hold",
+                        sh.name()
+                    ),
+                    Err(e) => {
+                        let said = e.to_string();
+                        prop_assert!(
+                            cannot && said.contains(&name),
+                            "{} LC_ALL={locale} refused a value: {said}",
+                            sh.name()
+                        );
+                        refused.push(name);
+                    }
+                }
+            }
+            let ops: Vec<Op> = held
+                .iter()
+                .map(|(n, v)| Op::Set(n.clone(), v.clone()))
+                .collect();
+            let script = shell.render(&ops).unwrap();
+            // tcsh is given UTF-8 text as is in a UTF-8 locale (see tcsh.rs).
+            prop_assert!(
+                script.is_ascii() || shell == (Shell::Tcsh { utf8: true }),
+                "{} rendered non-ASCII: {script}",
+                sh.name()
+            );
             let env = child_env(sh, locale, &script, dir)
                 .map_err(|e| TestCaseError::fail(format!("{e}\nscript:\n{script}")))?;
             for (name, want) in &held {
@@ -200,6 +259,13 @@ fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestC
                     script
                 );
             }
+            for name in &refused {
+                prop_assert!(
+                    !env.contains_key(name.as_bytes()),
+                    "{} LC_ALL={locale}: refused {name} is set",
+                    sh.name()
+                );
+            }
             prop_assert!(
                 !dir.join("pwned").exists(),
                 "{} LC_ALL={locale} ran code from a value\nscript:\n{script}",
@@ -212,10 +278,18 @@ fn check_batch(shells: &[Sh], batch: &[Vec<u8>], dir: &Path) -> Result<(), TestC
 
 #[test]
 fn exported_values_round_trip_in_real_shells() {
-    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Nu, Sh::Elvish]
-        .into_iter()
-        .filter(|&sh| shellkit::available(sh))
-        .collect();
+    let shells: Vec<Sh> = [
+        Sh::Bash,
+        Sh::Zsh,
+        Sh::Fish,
+        Sh::Nu,
+        Sh::Elvish,
+        Sh::Xonsh,
+        Sh::Tcsh,
+    ]
+    .into_iter()
+    .filter(|&sh| shellkit::available(sh))
+    .collect();
     if shells.is_empty() {
         return;
     }
@@ -236,10 +310,18 @@ fn exported_values_round_trip_in_real_shells() {
 /// The whole byte range (but NUL) in one value, and each byte alone.
 #[test]
 fn every_byte_round_trips() {
-    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Nu, Sh::Elvish]
-        .into_iter()
-        .filter(|&sh| shellkit::available(sh))
-        .collect();
+    let shells: Vec<Sh> = [
+        Sh::Bash,
+        Sh::Zsh,
+        Sh::Fish,
+        Sh::Nu,
+        Sh::Elvish,
+        Sh::Xonsh,
+        Sh::Tcsh,
+    ]
+    .into_iter()
+    .filter(|&sh| shellkit::available(sh))
+    .collect();
     let mut batch: Vec<Vec<u8>> = vec![(1u8..=255).collect(), (1u8..=255).rev().collect()];
     batch.extend((1u8..=255).map(|b| vec![b]));
     let dir = scratch();
@@ -253,10 +335,18 @@ fn every_byte_round_trips() {
 /// checked in every shell and locale.
 #[test]
 fn known_awkward_values_round_trip() {
-    let shells: Vec<Sh> = [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Nu, Sh::Elvish]
-        .into_iter()
-        .filter(|&sh| shellkit::available(sh))
-        .collect();
+    let shells: Vec<Sh> = [
+        Sh::Bash,
+        Sh::Zsh,
+        Sh::Fish,
+        Sh::Nu,
+        Sh::Elvish,
+        Sh::Xonsh,
+        Sh::Tcsh,
+    ]
+    .into_iter()
+    .filter(|&sh| shellkit::available(sh))
+    .collect();
     let batch: Vec<Vec<u8>> = vec![
         b"".to_vec(),
         b"plain".to_vec(),

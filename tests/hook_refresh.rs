@@ -189,3 +189,13 @@ mod fish {
     use super::*;
     crate::credential_scenarios!(shellkit::Sh::Fish, aws());
 }
+
+mod xonsh {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Xonsh, aws());
+}
+
+mod tcsh {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Tcsh, aws());
+}

@@ -384,9 +384,18 @@ fn deny_without_generation_and_unwritable_runtime(sh: Sh) {
             sh.hook_line().into(),
             "cd proj".into(),
             sh.show("in", &["FOO"]),
-            format!("rm -f {g}; mkdir -p {g}/blocked", g = q(&generation)),
+            format!(
+                "rm -f {}; mkdir -p {}",
+                q(&generation),
+                q(&generation.join("blocked"))
+            ),
             "sleep 1".into(),
-            "escsh deny 2>/dev/null".into(),
+            match sh {
+                Sh::Tcsh => "escsh deny >& /dev/null",
+                Sh::Xonsh => "escsh deny e>/dev/null",
+                _ => "escsh deny 2>/dev/null",
+            }
+            .into(),
             sh.show("denied", &["FOO"]),
         ],
     ) else {
@@ -475,6 +484,8 @@ macro_rules! for_each_shell {
         mod bash { $( #[test] fn $name() { super::$name(super::Sh::Bash) } )* }
         mod zsh { $( #[test] fn $name() { super::$name(super::Sh::Zsh) } )* }
         mod fish { $( #[test] fn $name() { super::$name(super::Sh::Fish) } )* }
+        mod xonsh { $( #[test] fn $name() { super::$name(super::Sh::Xonsh) } )* }
+        mod tcsh { $( #[test] fn $name() { super::$name(super::Sh::Tcsh) } )* }
     };
 }
 

@@ -73,7 +73,14 @@ impl Opener for HookOpener<'_> {
             return Err(fail(errors.join("; ")));
         }
         let value = evaluated.value.unwrap_or_else(|| Value::object([]));
-        self.entry(project, value, evaluated.expires_at, &evaluated.credentials, dedup(sources), now)
+        self.entry(
+            project,
+            value,
+            evaluated.expires_at,
+            &evaluated.credentials,
+            dedup(sources),
+            now,
+        )
     }
     fn refresh_in_background(&self, rc: &Path) {
         let Ok(exe) = std::env::current_exe() else {

@@ -149,7 +149,7 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
     let state = &inputs.loaded.state;
     let mut next = state.clone();
     let mut once = Once::default();
-    let decision = decide::decide(
+    let mut decision = decide::decide(
         inputs.paths,
         &inputs.cwd,
         inputs.now,
@@ -158,6 +158,7 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
         &mut messages,
         &mut once,
     );
+    refuse_unrepresentable(inputs, &mut decision);
     // Without a stamp the hook looks again at every prompt: slower, still right.
     let stamp = touch_stamp(inputs).unwrap_or_else(|e| {
         once.say(format!("cannot write this shell's stamp: {e}"));
@@ -180,6 +181,33 @@ pub fn export(inputs: &Inputs, opener: &dyn Opener) -> anyhow::Result<Export> {
     messages.extend(transition_messages(state, &outcome, &decision));
     messages.extend(outcome.notes.iter().cloned());
     Ok(Export { script, messages })
+}
+
+/// A variable the shell cannot be given exactly (tcsh: bytes that are not
+/// UTF-8) is left as it is, with a note: neither set, nor overridden when
+/// the value it has now could not be put back on leave.
+fn refuse_unrepresentable(inputs: &Inputs, decision: &mut Decision) {
+    let sh = inputs.shell;
+    let Some(desired) = decision.desired.as_mut() else {
+        return;
+    };
+    let target = desired.env.clone();
+    let refused = &mut decision.refused;
+    desired.vars.retain(|(name, value, _)| {
+        let now = (inputs.env)(name);
+        let kept = inputs.loaded.prev.get(name);
+        let ok = [Some(value.as_bytes()), now.as_deref(), kept.map(Vec::as_slice)]
+            .into_iter()
+            .flatten()
+            .all(|v| sh.representable(v));
+        if !ok {
+            refused.push(format!(
+                "{target} sets {name}, but its value or the one it would replace has bytes that are not UTF-8, which {} cannot hold exactly in this locale: not exported",
+                sh.name()
+            ));
+        }
+        ok
+    });
 }
 
 fn transition_messages(old: &State, out: &Outcome, decision: &Decision) -> Vec<String> {

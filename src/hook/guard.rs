@@ -52,6 +52,11 @@ pub const CODE_VARS: &[&str] = &[
     "fish_trace",
     "XDG_CONFIG_HOME",
     "XDG_DATA_DIRS",
+    // xonsh: its environment is its live configuration: startup files,
+    // and switches that trace or debug what it runs.
+    "XONSHRC",
+    "XONSHRC_DIR",
+    "XONSH_",
     // The dynamic loader (glibc, musl) and macOS's.
     "LD_",
     "DYLD_",
@@ -120,6 +125,8 @@ mod tests {
             "BASH_ENV",
             "ENV",
             "ZDOTDIR",
+            "XONSH_TRACE_SUBPROC",
+            "XONSHRC",
             "LD_PRELOAD",
             "DYLD_INSERT_LIBRARIES",
             "fish_function_path",

@@ -8,6 +8,8 @@ pub mod fish;
 pub mod nu;
 pub mod posix;
 pub mod protocol;
+pub mod tcsh;
+pub mod xonsh;
 
 /// The shells escsh renders for. (fish comes with the hook; it gets its own
 /// file beside `posix.rs` and a variant here.)
@@ -18,6 +20,12 @@ pub enum Shell {
     Fish,
     Nu,
     Elvish,
+    Xonsh,
+    /// `utf8`: whether tcsh runs in a UTF-8 locale, which decides how it
+    /// reads bytes from 0x80 up (see `tcsh.rs`).
+    Tcsh {
+        utf8: bool,
+    },
 }
 
 /// One step of a change to a shell.
@@ -47,6 +55,8 @@ pub enum ShellError {
     NotText { name: String, shell: &'static str },
     #[error("{name} is a variable {shell} keeps for itself; rename it in the environment")]
     Reserved { name: String, shell: &'static str },
+    #[error("the value of {0} holds bytes that are not UTF-8, which {1} cannot be given exactly in a UTF-8 locale")]
+    Unrepresentable(String, &'static str),
 }
 
 /// Names must be `[A-Za-z_][A-Za-z0-9_]*`: anything else would be executed
@@ -78,7 +88,38 @@ impl Shell {
             Shell::Fish => fish::quote(value),
             Shell::Elvish => elvish::quote(value),
             Shell::Nu => nu::quote(value)?,
+            Shell::Xonsh => xonsh::quote(value),
+            Shell::Tcsh { utf8 } => tcsh::quote(value, utf8),
         })
+    }
+
+    /// Whether this shell can be given `value` exactly; one it cannot is
+    /// not exported at all rather than exported wrong.
+    pub fn representable(self, value: &[u8]) -> bool {
+        match self {
+            Shell::Tcsh { utf8 } => tcsh::representable(value, utf8),
+            _ => true,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Nu => "nushell",
+            Shell::Elvish => "elvish",
+            Shell::Xonsh => "xonsh",
+            Shell::Tcsh { .. } => "tcsh",
+        }
+    }
+
+    /// The tcsh of the locale in this process's environment (the shell's).
+    pub fn tcsh_here() -> Shell {
+        let env = |k: &str| std::env::var(k).ok();
+        Shell::Tcsh {
+            utf8: tcsh::utf8_locale(&env),
+        }
     }
 
     /// What the shell's hook applies for `ops`, in one piece: statements,
@@ -86,7 +127,12 @@ impl Shell {
     pub fn render(self, ops: &[Op]) -> Result<String, ShellError> {
         for op in ops {
             match op {
-                Op::Set(name, value) => check(name, value)?,
+                Op::Set(name, value) => {
+                    check(name, value)?;
+                    if !self.representable(value) {
+                        return Err(ShellError::Unrepresentable(name.clone(), self.name()));
+                    }
+                }
                 Op::Unset(name) => check_name(name)?,
                 Op::Keep(..) | Op::KeepList(..) => {}
             }
@@ -110,6 +156,14 @@ impl Shell {
             (Shell::Elvish, Op::Unset(n)) => elvish::unset(n),
             (Shell::Elvish, Op::Keep(n, v)) => elvish::assign(n, v),
             (Shell::Elvish, Op::KeepList(n, v)) => elvish::assign_list(n, v),
+            (Shell::Xonsh, Op::Set(n, v)) => xonsh::export(n, v),
+            (Shell::Xonsh, Op::Unset(n)) => xonsh::unset(n),
+            (Shell::Xonsh, Op::Keep(n, v)) => xonsh::assign(n, v),
+            (Shell::Xonsh, Op::KeepList(n, v)) => xonsh::assign_list(n, v),
+            (Shell::Tcsh { utf8 }, Op::Set(n, v)) => tcsh::export(n, v, utf8),
+            (Shell::Tcsh { .. }, Op::Unset(n)) => tcsh::unset(n),
+            (Shell::Tcsh { utf8 }, Op::Keep(n, v)) => tcsh::assign(n, v, utf8),
+            (Shell::Tcsh { utf8 }, Op::KeepList(n, v)) => tcsh::assign_list(n, v, utf8),
             (_, Op::Keep(n, v)) => {
                 let q = self.word(v);
                 match self {
@@ -154,6 +208,8 @@ pub fn hook_script(shell: Shell) -> &'static str {
         Shell::Fish => include_str!("../../shells/escsh.fish"),
         Shell::Nu => include_str!("../../shells/escsh.nu"),
         Shell::Elvish => include_str!("../../shells/escsh.elv"),
+        Shell::Xonsh => include_str!("../../shells/escsh.xsh"),
+        Shell::Tcsh { .. } => include_str!("../../shells/escsh.tcsh"),
     }
 }
 
@@ -185,6 +241,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains('X') && !err.contains("sec"), "{err}");
+    }
+
+    /// csh joins the lines of `eval "`escsh hook tcsh`"` into one: every
+    /// line must be a whole statement, and a comment would swallow the rest.
+    #[test]
+    fn tcsh_hook_reads_as_one_line() {
+        for line in hook_script(Shell::Tcsh { utf8: true }).lines() {
+            assert!(line.ends_with(';') && !line.contains('#'), "{line}");
+        }
     }
 
     #[test]

@@ -80,6 +80,13 @@ fn wait_for_calls(sh: Sh, n: usize) -> String {
         Sh::Nu | Sh::Elvish => {
             unimplemented!("the AWS scenarios are written for bash, zsh and fish")
         }
+        // One expression: it sleeps only while fewer calls were seen.
+        Sh::Xonsh => format!(
+            "[__import__('time').sleep(0.5) for i in range(40) if int(open($STS_CALLS).read() or 0) < {n}]"
+        ),
+        Sh::Tcsh => format!(
+            "sh -c 'for i in $(seq 40); do [ $(cat \"$STS_CALLS\") -ge {n} ] && break; sleep 0.5; done'"
+        ),
     }
 }
 
@@ -89,8 +96,30 @@ fn clock(sh: Sh, var: &str) -> String {
         Sh::Bash | Sh::Zsh => format!("{var}=$EPOCHREALTIME"),
         // fish has no clock variable.
         Sh::Fish => format!("set {var} (date +%s.%N)"),
+        Sh::Xonsh => format!("{var} = __import__('time').time()"),
+        Sh::Tcsh => format!("set {var} = `date +%s.%N`"),
         Sh::Nu | Sh::Elvish => {
             unimplemented!("the AWS scenarios are written for bash, zsh and fish")
+        }
+    }
+}
+
+/// A line printing `@TAG` and the output of the shell command `cmd`.
+fn say_output(sh: Sh, tag: &str, cmd: &str) -> String {
+    match sh {
+        Sh::Xonsh => format!("print('@{tag}', $({cmd}).strip())"),
+        Sh::Tcsh => format!("echo \"@{tag} `{cmd}`\""),
+        _ => format!("echo \"@{tag} $({cmd})\""),
+    }
+}
+
+/// A line printing `@TAG` and the clock readings [`clock`] took.
+fn say_clocks(sh: Sh, tag: &str, vars: &[&str]) -> String {
+    match sh {
+        Sh::Xonsh => format!("print('@{tag}', {})", vars.join(", ")),
+        _ => {
+            let words: Vec<String> = vars.iter().map(|v| format!("${v}")).collect();
+            format!("echo \"@{tag} {}\"", words.join(" "))
         }
     }
 }
@@ -113,7 +142,7 @@ pub fn credential_expiration_is_exported_and_restored(sh: Sh, aws: &Aws) {
             sh.hook_line().into(),
             "cd proj".into(),
             sh.show("in", &CREDS),
-            "echo \"@now $(date +%s)\"".into(),
+            say_output(sh, "now", "date +%s"),
             format!(
                 "escsh status --json > {}",
                 super::sh_quote(status.to_str().unwrap())
@@ -195,11 +224,12 @@ pub fn prompt_starting_a_refresh_is_fast(sh: Sh, aws: &Aws) {
         // No prompt inside this line: a refresh it sees was started by
         // the timed prompt.
         format!(
-            "{}; {}; echo \"@calls $(cat \"$STS_CALLS\")\"",
+            "{}; {}; {}",
             clock(sh, "t1"),
-            wait_for_calls(sh, 2)
+            wait_for_calls(sh, 2),
+            say_output(sh, "calls", "cat $STS_CALLS")
         ),
-        "echo \"@t $t0 $t1\"".into(),
+        say_clocks(sh, "t", &["t0", "t1"]),
         "sleep 1".into(),
         ":".into(),
         "sleep 1".into(),

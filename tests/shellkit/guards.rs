@@ -50,6 +50,24 @@ fn echo_modes(sh: Sh) -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> 
         // session itself must still show no secret.
         Sh::Nu => vec![("ignore", vec![("x", "print '@x on'")])],
         Sh::Elvish => vec![("nop", vec![("x", "echo '@x on'")])],
+        // xonsh echoes the subprocess commands it runs. (Its `trace on`
+        // traces files only, not what is typed; the hook switches Python
+        // tracing off around its statements all the same.)
+        Sh::Xonsh => vec![(
+            "$XONSH_TRACE_SUBPROC = True",
+            vec![("x", "if $XONSH_TRACE_SUBPROC: print('@x on')")],
+        )],
+        Sh::Tcsh => vec![
+            ("set verbose", vec![("v", "if ( $?verbose ) echo '@v on'")]),
+            ("set echo", vec![("x", "if ( $?echo ) echo '@x on'")]),
+            (
+                "set echo verbose",
+                vec![
+                    ("v", "if ( $?verbose ) echo '@v on'"),
+                    ("x", "if ( $?echo ) echo '@x on'"),
+                ],
+            ),
+        ],
     }
 }
 

@@ -5,10 +5,13 @@
 //! A session is one shell process fed a whole script: bash and zsh read it
 //! from a pipe (their prompt hooks still fire, prompts go to stderr); fish
 //! needs a terminal, so it runs under `script` with its stdout and stderr
-//! sent to files. nushell and elvish run on a terminal of [`pty`]'s: nushell
-//! (whose line editor waits for an answer to "where is the cursor") is
-//! typed a line at each prompt, its stderr sent to a file; elvish (whose
-//! editor draws on stderr) too, its stdout sent to a file. The shell sees these variables:
+//! sent to files; xonsh too (it wants a terminal), with an empty rc file
+//! so it skips its welcome screen. tcsh reads a pipe like bash and zsh,
+//! with empty prompts (it prints them on stdout). nushell and elvish run on
+//! a terminal of [`pty`]'s: nushell (whose line editor waits for an answer
+//! to "where is the cursor") is typed a line at each prompt, its stderr
+//! sent to a file; elvish (whose editor draws on stderr) too, its stdout
+//! sent to a file. The shell sees these variables:
 //!
 //! - `PATH` starts with a directory holding `escsh` (the binary under test);
 //! - `WORK`: the directory the shell starts in, where projects live;
@@ -43,6 +46,8 @@ pub enum Sh {
     Fish,
     Nu,
     Elvish,
+    Xonsh,
+    Tcsh,
 }
 
 impl Sh {
@@ -53,6 +58,8 @@ impl Sh {
             Sh::Fish => "fish",
             Sh::Nu => "nu",
             Sh::Elvish => "elvish",
+            Sh::Xonsh => "xonsh",
+            Sh::Tcsh => "tcsh",
         }
     }
 
@@ -65,6 +72,8 @@ impl Sh {
             // `source` reads its file when the line is parsed: two lines.
             Sh::Nu => "escsh hook nu | save -f ~/escsh.nu\nsource ~/escsh.nu",
             Sh::Elvish => "eval (escsh hook elvish | slurp)",
+            Sh::Xonsh => "execx($(escsh hook xonsh))",
+            Sh::Tcsh => "eval \"`escsh hook tcsh`\"",
         }
     }
 
@@ -76,6 +85,8 @@ impl Sh {
             Sh::Fish => format!("true < \"$WORK/{name}\""),
             Sh::Nu => format!("open --raw ($env.WORK | path join {name}) | ignore"),
             Sh::Elvish => format!("nop < $E:WORK/{name}"),
+            Sh::Xonsh => format!("open($WORK + '/{name}').close()"),
+            Sh::Tcsh => format!(": < \"$WORK/{name}\""),
         }
     }
 
@@ -88,6 +99,8 @@ impl Sh {
             Sh::Fish => "function fish_prompt; echo -n '> '; end; function fish_right_prompt; end; function fish_title; end",
             Sh::Nu => "$env.PROMPT_COMMAND = {|| '> ' }; $env.PROMPT_COMMAND_RIGHT = {|| '' }",
             Sh::Elvish => "set edit:prompt = { put '> ' }; set edit:rprompt = { put '' }",
+            Sh::Xonsh => "$PROMPT = '> '; $RIGHT_PROMPT = ''; $BOTTOM_TOOLBAR = ''; $TITLE = ''",
+            Sh::Tcsh => "set prompt = ''",
         }
     }
 
@@ -99,6 +112,8 @@ impl Sh {
             Sh::Fish => format!("set -gx {name} '{value}'"),
             Sh::Nu => format!("$env.{name} = '{value}'"),
             Sh::Elvish => format!("set-env {name} '{value}'"),
+            Sh::Xonsh => format!("${name} = '{value}'"),
+            Sh::Tcsh => format!("setenv {name} '{value}'"),
         }
     }
 
@@ -108,6 +123,8 @@ impl Sh {
             Sh::Fish => format!("set -e {name}"),
             Sh::Nu => format!("hide-env -i {name}"),
             Sh::Elvish => format!("unset-env {name}"),
+            Sh::Xonsh => format!("__xonsh__.env.pop('{name}', None)"),
+            Sh::Tcsh => format!("unsetenv {name}"),
         }
     }
 
@@ -115,7 +132,7 @@ impl Sh {
     /// shell runs it: nushell and elvish hand it to `sh -c`.
     pub fn posix(self, line: &str) -> String {
         match self {
-            Sh::Bash | Sh::Zsh | Sh::Fish => line.to_string(),
+            Sh::Bash | Sh::Zsh | Sh::Fish | Sh::Xonsh | Sh::Tcsh => line.to_string(),
             Sh::Nu => {
                 // A raw string whose closing `'#...` the line does not hold.
                 let mut hashes = "#".to_string();
@@ -137,6 +154,8 @@ impl Sh {
             // elvish has no status: a failing command raises an exception
             // (shown on the terminal), so reaching this line means 0.
             Sh::Elvish => format!("echo '@{tag} 0'"),
+            Sh::Xonsh => format!("print('@{tag}', _.rtn)"),
+            Sh::Tcsh => format!("echo \"@{tag} $status\""),
         }
     }
 
@@ -176,6 +195,25 @@ impl Sh {
                     .collect();
                 format!("echo '@{tag}'{}", parts.concat())
             }
+            Sh::Xonsh => {
+                let names: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+                format!(
+                    "print('@{tag}' + ''.join(' ' + n + '=' + __xonsh__.env.detype().get(n, '<unset>') for n in [{}]))",
+                    names.join(", ")
+                )
+            }
+            // `if ( $?X ) echo $X` substitutes $X before testing, and
+            // fails when X is unset: the `eval` defers it.
+            Sh::Tcsh => {
+                let mut s = format!("echo -n '@{tag}'; ");
+                for n in names {
+                    s.push_str(&format!(
+                        "if ( $?{n} ) eval 'echo -n \" {n}=${n}:q\"'; if ( ! $?{n} ) echo -n ' {n}=<unset>'; "
+                    ));
+                }
+                s.push_str("echo ''");
+                s
+            }
         }
     }
 }
@@ -186,8 +224,8 @@ pub fn available(sh: Sh) -> bool {
     if !tools::require(sh.name()) {
         return false;
     }
-    // fish needs a terminal, which `script` gives it.
-    sh != Sh::Fish
+    // fish and xonsh need a terminal, which `script` gives them.
+    !matches!(sh, Sh::Fish | Sh::Xonsh)
         || tools::require_with(
             "script",
             &["-qec", "true", "/dev/null"],
@@ -385,7 +423,13 @@ impl Kit {
             .map(|w| sh_quote(w))
             .collect::<Vec<_>>()
             .join(" ");
-        let script = format!("{script}\nexit\n");
+        let script = match sh {
+            // Prompts go to stdout: none, so printed lines start a line.
+            Sh::Tcsh => format!("set prompt = '' prompt2 = '' prompt3 = ''\n{script}\nexit\n"),
+            // `:` as in the other shells' scripts, without a process.
+            Sh::Xonsh => format!("aliases[':'] = lambda args: 0\n{script}\nexit\n"),
+            _ => format!("{script}\nexit\n"),
+        };
         let out_file = self.root.join("fish.out");
         let err_file = self.root.join("fish.err");
         if matches!(sh, Sh::Nu | Sh::Elvish) {
@@ -407,9 +451,24 @@ impl Kit {
                 c.args(&words[1..]);
                 c
             }
-            Sh::Fish | Sh::Nu | Sh::Elvish => {
+            Sh::Tcsh => {
+                let words: Vec<&str> = strace
+                    .iter()
+                    .map(String::as_str)
+                    .chain(["tcsh", "-f", "-i"])
+                    .collect();
+                let mut c = Command::new(words[0]);
+                c.args(&words[1..]);
+                c
+            }
+            Sh::Fish | Sh::Xonsh | Sh::Nu | Sh::Elvish => {
+                let shell = if sh == Sh::Fish {
+                    "fish --no-config -i"
+                } else {
+                    "xonsh -i"
+                };
                 let inner = format!(
-                    "exec {strace_words} fish --no-config -i >{} 2>{}",
+                    "exec {strace_words} {shell} >{} 2>{}",
                     sh_quote(out_file.to_str().unwrap()),
                     sh_quote(err_file.to_str().unwrap())
                 );
@@ -419,6 +478,12 @@ impl Kit {
             }
         };
         self.base_env(&mut cmd);
+        if sh == Sh::Xonsh {
+            let rc = self.root.join("xonshrc");
+            fs::write(&rc, "").unwrap();
+            cmd.env("XONSHRC", &rc)
+                .env("XONSHRC_DIR", self.root.join("no-xonshrc.d"));
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -434,7 +499,7 @@ impl Kit {
         let out = wait_bounded(child, sh);
         feeder.join().unwrap();
         let (stdout, stderr) = match sh {
-            Sh::Fish => {
+            Sh::Fish | Sh::Xonsh => {
                 let raw = fs::read(&out_file).unwrap_or_default();
                 let raw = String::from_utf8_lossy(&raw).into_owned();
                 // Keep what commands printed; drop the line editor's redraws
@@ -457,6 +522,20 @@ impl Kit {
                     String::from_utf8_lossy(&err).into_owned(),
                 )
             }
+            // tcsh prints its default prompt before reading the line that
+            // empties it.
+            Sh::Tcsh => (
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(|l| match l.strip_prefix("# ").or(l.strip_prefix("> ")) {
+                        Some(rest) if rest.starts_with('@') => rest,
+                        _ => l,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    + "\n",
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ),
             _ => (
                 String::from_utf8_lossy(&out.stdout).into_owned(),
                 String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -399,9 +399,10 @@ pub fn allow_and_reload_from_another_process(sh: Sh) {
     };
     assert_eq!(s.line("blocked"), "FOO=<unset>", "{}", s.dump());
     assert_eq!(s.line("allowed"), "FOO=bar", "{}", s.dump());
-    // elvish cannot read an mtime, so its hook asks escsh at every prompt
-    // while loaded, and escsh sees the edit (the file's ctime moved).
-    let unseen = if sh == Sh::Elvish {
+    // elvish cannot read an mtime and tcsh has no clock, so their hooks
+    // ask escsh at every prompt while loaded, and escsh sees the edit (the
+    // file's ctime moved).
+    let unseen = if matches!(sh, Sh::Elvish | Sh::Tcsh) {
         "FOO=bbb"
     } else {
         "FOO=bar"
@@ -465,6 +466,12 @@ fn list_variables(sh: Sh, file: &str) -> String {
             "$env | items {{|k, v| $\"($k)=(if ($v | describe) == 'string' {{ $v }} else {{ $v | to nuon }})\" }} | str join \"\\n\" | save -f {file}"
         ),
         Sh::Elvish => sh.posix(&format!("env > {file}")),
+        // globals and the environment: xonsh's variables are both.
+        Sh::Xonsh => format!(
+            "open({file}, 'w').write(''.join(f'{{k}}={{v!r}}\\n' for k, v in globals().items()) + ''.join(f'{{k}}={{v}}\\n' for k, v in __xonsh__.env.detype().items()))"
+        ),
+        // `set` leaves the environment out.
+        Sh::Tcsh => format!("(set; printenv) > {file}"),
         _ => format!("set > {file}"),
     }
 }
@@ -561,11 +568,19 @@ pub fn trace_shows_no_secret(sh: Sh) {
         // No tracing to turn on: what the session shows is still checked.
         Sh::Nu => ("$env.T = 1", "$env.T = 0", "print '@x on'"),
         Sh::Elvish => ("set-env T 1", "set-env T 0", "echo '@x on'"),
+        Sh::Xonsh => (
+            "$XONSH_TRACE_SUBPROC = True",
+            "$XONSH_TRACE_SUBPROC = False",
+            "if $XONSH_TRACE_SUBPROC: print('@x on')",
+        ),
+        Sh::Tcsh => ("set echo", "unset echo", "if ( $?echo ) echo '@x on'"),
     };
     let len = match sh {
         Sh::Fish => "echo '@len' (string length -- \"$SEC\")",
         Sh::Nu => "print $\"@len ($env.SEC | str length)\"",
         Sh::Elvish => "echo '@len' (count $E:SEC)",
+        Sh::Xonsh => "print('@len', len($SEC))",
+        Sh::Tcsh => "echo \"@len $%SEC\"",
         _ => "echo \"@len ${#SEC}\"",
     };
     let Some(s) = kit.run_with(
@@ -673,6 +688,15 @@ pub fn binary_path_needing_quotes(sh: Sh) {
             "eval ((external $E:QBIN) hook elvish | slurp) &on-end={|ns| if (eq $ns[__escsh_bin] $E:QBIN) { echo '@bin same' } }",
             "nop",
         ),
+        Sh::Xonsh => (
+            "execx($($QBIN hook xonsh))",
+            "if __escsh_bin == $QBIN: print('@bin same')",
+        ),
+        Sh::Tcsh => (
+            // A path holding quotes breaks inside "`...`": an alias does not.
+            "alias __q '$QBIN:q hook tcsh'; eval \"`__q`\"",
+            "if ( \"$__escsh_bin:q\" == \"$QBIN:q\" ) echo '@bin same'",
+        ),
     };
     let Some(s) = kit.run_with(
         sh,
@@ -764,6 +788,24 @@ fn spawn_count(sh: Sh, settle_first: bool) {
         assert_eq!(between.len(), 42, "{}", between.join("\n"));
         return;
     }
+    if sh == Sh::Tcsh {
+        // tcsh cannot avoid a process (see shells/escsh.tcsh): escsh runs at
+        // every prompt, and nothing else does.
+        let (a, b) = (s.trace.mark("mark-a"), s.trace.mark("mark-b"));
+        let execs: Vec<&super::trace::Event> = s.trace.events[a + 1..b]
+            .iter()
+            .filter(|e| matches!(e.kind, super::trace::Kind::Exec { .. }))
+            .collect();
+        assert!(
+            execs.len() >= 20
+                && execs.iter().all(|e| matches!(&e.kind, super::trace::Kind::Exec { program, .. } if program == escsh)),
+            "20 no-op prompts ran {} programs:\n{}\n{}",
+            execs.len(),
+            between.join("\n"),
+            s.dump()
+        );
+        return;
+    }
     assert!(
         between.is_empty(),
         "20 no-op prompts created {} processes or programs:\n{}\n{}",
@@ -804,6 +846,8 @@ pub fn child_shell(sh: Sh) {
         Sh::Nu => "nu --no-config-file -i",
         Sh::Elvish => "elvish -norc",
         Sh::Fish => unreachable!("fish: see hook_fish.rs"),
+        Sh::Xonsh => "xonsh -i",
+        Sh::Tcsh => "tcsh -f -i",
     };
     let names = ["FOO", "KEEP", "SEC", "ESCSH_ENV"];
     kit.define(
@@ -980,7 +1024,12 @@ pub fn project_path_needing_quotes(sh: Sh) {
         sh,
         &script(&[
             sh.hook_line().into(),
-            "cd \"$PDIR\"".into(),
+            // csh cannot hold a newline in double quotes.
+            if sh == Sh::Tcsh {
+                "cd $PDIR:q".into()
+            } else {
+                "cd \"$PDIR\"".into()
+            },
             sh.show("in", &["FOO"]),
             "sleep 2".into(),
             ":".into(),
@@ -1136,6 +1185,8 @@ pub fn child_shell_elsewhere(sh: Sh) {
         Sh::Nu => "nu --no-config-file -i",
         Sh::Elvish => "elvish -norc",
         Sh::Fish => unreachable!("fish: see hook_fish.rs"),
+        Sh::Xonsh => "xonsh -i",
+        Sh::Tcsh => "tcsh -f -i",
     };
     // nushell and elvish have no subshell: sh starts the child elsewhere.
     let elsewhere = |dir: &str| match sh {
@@ -1201,7 +1252,11 @@ pub fn odd_previous_values_restore(sh: Sh) {
         Sh::Elvish => "set-env RAW \"\\xff\\xfe a\\x01\"; set-env NL \"a\\nb\\\\\"",
         // Nushell holds text only: the odd bytes it can hold.
         Sh::Nu => "$env.RAW = \"\\u{ff}\\u{fe} a\\u{1}\"; $env.NL = \"a\\nb\\\\\"",
+        Sh::Xonsh => "$RAW = '\\udcff\\udcfe a\\x01'; $NL = 'a\\nb\\\\'",
+        Sh::Tcsh => "setenv RAW \"`printf '\\377\\376 a\\001'`\"; setenv NL $'a\\nb\\\\'",
     };
+    // tcsh cannot quote a newline in double quotes (sh prints them), and
+    // xonsh expands `$NL` even in single quotes (Python prints them).
     let hex = |tag: &str| {
         match sh {
         Sh::Nu => format!(
@@ -1209,6 +1264,12 @@ pub fn odd_previous_values_restore(sh: Sh) {
         ),
         Sh::Elvish => format!(
             "echo '@{tag} '(printf '%s|%s' $E:RAW $E:NL | od -An -tx1 | tr -d \" \\n\")"
+        ),
+        Sh::Xonsh => format!(
+            "print('@{tag}', (__import__('os').fsencode($RAW) + b'|' + __import__('os').fsencode($NL)).hex())"
+        ),
+        Sh::Tcsh => format!(
+            "printf '@{tag} '; sh -c 'printf \"%s|%s\" \"$RAW\" \"$NL\"' | od -An -tx1 | tr -d ' \\n'; echo"
         ),
         _ => format!(
             "printf '@{tag} '; printf '%s|%s' \"$RAW\" \"$NL\" | od -An -tx1 | tr -d ' \\n'; echo"
@@ -1235,6 +1296,19 @@ pub fn odd_previous_values_restore(sh: Sh) {
         _ => "fffe2061017c610a625c",
     };
     assert_eq!(s.line("before"), odd, "{}", s.dump());
-    assert_eq!(s.line("in"), "706c61696e7c706c61696e", "{}", s.dump());
+    if sh == Sh::Tcsh {
+        // tcsh cannot be given bytes that are not UTF-8 exactly (in a
+        // UTF-8 locale): RAW is not overridden, since it could not be put
+        // back, and the user is told which variable and why.
+        assert_eq!(s.line("in"), "fffe2061017c706c61696e", "{}", s.dump());
+        assert_eq!(
+            s.stderr_count("app/dev sets RAW, but its value or the one it would replace has bytes that are not UTF-8"),
+            1,
+            "{}",
+            s.dump()
+        );
+    } else {
+        assert_eq!(s.line("in"), "706c61696e7c706c61696e", "{}", s.dump());
+    }
     assert_eq!(s.line("after"), odd, "{}", s.dump());
 }
