@@ -515,6 +515,27 @@ fn env_ls_lists_cloud_beside_local_following_next_token() {
     assert!(s.problems().is_empty(), "{:?}", s.problems());
 }
 
+/// Completing an environment name offers the cloud's beside the store's;
+/// once the prefix names an org, only that org is asked.
+#[test]
+fn completion_offers_cloud_environments() {
+    let s = standin();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("escsh/environments/local/app");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join("mine.yaml"), "values: {}\n").unwrap();
+    let o = run(&s, home.path(), &["complete-envs", "--", "ac"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(out(&o), "acme/app/dev\nacme/app/prod\nacme/shared/aws\n");
+    let o = run(&s, home.path(), &["complete-envs", "--", "acme/app/p"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(out(&o), "acme/app/prod\n");
+    assert!(s.count("GET", "/api/esc/environments/acme") >= 1);
+    let o = run(&s, home.path(), &["complete-envs", "--", "lo"]);
+    assert_eq!(out(&o), "local/app/mine\n");
+    assert!(s.problems().is_empty(), "{:?}", s.problems());
+}
+
 #[test]
 fn env_get_shows_the_definition_and_hides_secrets_unless_asked() {
     let s = standin();

@@ -44,11 +44,16 @@ pub fn completions(shell: CompletionShell, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// `escsh complete-envs PREFIX`: the stored references starting with
-/// PREFIX, as `env ls` prints them.
+/// `escsh complete-envs PREFIX`: the references starting with PREFIX, as
+/// `env ls` prints them: the store's, then the Pulumi Cloud login's. Once
+/// PREFIX names an org only that org is listed; a cloud that cannot be
+/// reached adds nothing (a completion must not print errors).
 pub fn complete_envs(app: &App, prefix: &str, out: &mut dyn Write) -> Result<()> {
     let mut text = String::new();
-    for env in app.store.list()? {
+    let org = prefix.split_once('/').map(|(org, _)| org);
+    let local = app.store.list()?;
+    let cloud = super::env_ls::cloud_envs(app, org).unwrap_or_default();
+    for env in local.into_iter().chain(cloud) {
         let env = env.to_string();
         if env.starts_with(prefix) {
             text.push_str(&env);
