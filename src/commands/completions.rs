@@ -365,9 +365,9 @@ mod tests {
                 "env edit",
                 "env set",
                 "env rm",
-                "aws credential-process",
                 "env encrypt",
-                "env rekey"
+                "env rekey",
+                "aws credential-process"
             ]
         );
         assert_eq!(slots.value_options, ["--file", "--format", "-f"]);
