@@ -495,13 +495,13 @@ pub fn expired_credentials_leave_the_shell(sh: Sh, aws: &Aws) {
         s.dump()
     );
     assert_eq!(s.line("env"), "ESCSH_ENV=<unset>", "{}", s.dump());
-    // elvish runs escsh at every prompt in a project, so it sees within
-    // this session what the other shells see only at their next poll: the
-    // background refresh landing credentials that moto dated by the real
-    // clock, so expired already on the faked one (escsh notes a lifetime
-    // of 0s). That new set is told once too.
+    // elvish and tcsh run escsh at every prompt in a project, so they see
+    // within this session what the other shells see only at their next
+    // poll: the background refresh landing credentials that moto dated by
+    // the real clock, so expired already on the faked one (escsh notes a
+    // lifetime of 0s). That new set is told once too.
     let landed = match sh {
-        Sh::Elvish => s.stderr_count("credential lifetime (0s)"),
+        Sh::Elvish | Sh::Tcsh => s.stderr_count("credential lifetime (0s)"),
         _ => 0,
     };
     assert!(landed <= 1, "{}", s.dump());
