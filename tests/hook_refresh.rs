@@ -199,3 +199,13 @@ mod tcsh {
     use super::*;
     crate::credential_scenarios!(shellkit::Sh::Tcsh, aws());
 }
+
+mod nu {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Nu, aws());
+}
+
+mod elvish {
+    use super::*;
+    crate::credential_scenarios!(shellkit::Sh::Elvish, aws());
+}
