@@ -100,9 +100,10 @@ impl Entry {
         Some(expires - margin)
     }
 
-    /// The lifetime, when `margin` is not shorter than it.
+    /// The lifetime, when `margin` is not shorter than it. Credentials that
+    /// came already expired (lifetime 0) are reported as expired instead.
     pub fn margin_too_long(&self, margin: Option<i64>) -> Option<i64> {
-        let lifetime = self.lifetime()?;
+        let lifetime = self.lifetime().filter(|l| *l > 0)?;
         margin.is_some_and(|m| m >= lifetime).then_some(lifetime)
     }
 
@@ -252,6 +253,11 @@ mod tests {
             assert_eq!(entry.margin_too_long(Some(margin)), Some(900));
         }
         assert_eq!(entry.margin_too_long(None), None);
+        let expired = Entry {
+            expires_at: Some(1000),
+            ..entry
+        };
+        assert_eq!(expired.margin_too_long(Some(899)), None);
     }
 
     #[test]
