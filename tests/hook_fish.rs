@@ -9,70 +9,18 @@ const SH: Sh = Sh::Fish;
 crate::shared_scenarios!(SH);
 
 /// A fish started inside a loaded fish (non-interactive here, so the
-/// prompt event is emitted by hand) adopts the state without applying it
-/// twice and restores on leave; the parent is unaffected.
+/// prompt event is emitted by hand).
 #[test]
 fn child_shell() {
-    let kit = Kit::new();
-    scenarios::standard(&kit, true);
-    kit.define(
-        "app/dev",
-        "values:\n  environmentVariables:\n    FOO: bar\n    KEEP: inner\n",
-    );
-    let names = ["FOO", "KEEP", "ESCSH_ENV"];
-    let child = kit.root.join("child.fish");
-    std::fs::write(
-        &child,
-        [
-            SH.hook_line(),
-            "emit fish_prompt",
-            &SH.show("child-in", &names),
-            "cd ..",
-            "emit fish_prompt",
-            &SH.show("child-out", &names),
-        ]
-        .join("\n"),
-    )
-    .unwrap();
-    let Some(s) = kit.run_with(
+    scenarios::child_shell_from_script(
         SH,
-        &[
-            &SH.set_var("KEEP", "orig"),
-            SH.hook_line(),
-            "cd proj",
-            &SH.show("parent-in", &names),
-            "fish --no-config \"$CHILD\"",
-            &SH.show("parent-after", &names),
-            "cd ..",
-            &SH.show("parent-out", &names),
-        ]
-        .join("\n"),
-        &[("CHILD", child.to_str().unwrap())],
-    ) else {
-        return;
-    };
-    let loaded = "FOO=bar KEEP=inner ESCSH_ENV=app/dev";
-    assert_eq!(s.line("parent-in"), loaded, "{}", s.dump());
-    assert_eq!(s.line("child-in"), loaded, "{}", s.dump());
-    assert_eq!(
-        s.line("child-out"),
-        "FOO=<unset> KEEP=orig ESCSH_ENV=<unset>",
-        "{}",
-        s.dump()
-    );
-    assert_eq!(s.line("parent-after"), loaded, "{}", s.dump());
-    assert_eq!(
-        s.line("parent-out"),
-        "FOO=<unset> KEEP=orig ESCSH_ENV=<unset>",
-        "{}",
-        s.dump()
-    );
-    assert_eq!(s.stderr_count("escsh: loading app/dev"), 1, "{}", s.dump());
-    assert_eq!(
-        s.stderr_count("escsh: unloading app/dev"),
-        2,
-        "{}",
-        s.dump()
+        &scenarios::ChildScript {
+            file: "child.fish",
+            prelude: &[],
+            prompt: "emit fish_prompt",
+            epilogue: &[],
+            start: "fish --no-config \"$CHILD\"",
+        },
     );
 }
 

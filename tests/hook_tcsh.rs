@@ -8,75 +8,20 @@ const SH: Sh = Sh::Tcsh;
 
 crate::shared_scenarios!(SH);
 
-/// An interactive tcsh started inside a loaded one adopts the state
-/// without applying it twice and restores on leave; the parent is
-/// unaffected. (The child reads a file: tcsh reads a pipe ahead, so a
-/// child could not share the parent's.)
+/// An interactive tcsh started inside a loaded one. (The child reads a
+/// file: tcsh reads a pipe ahead, so a child could not share the
+/// parent's; its prompt hook runs before each line it reads.)
 #[test]
 fn child_shell() {
-    let kit = Kit::new();
-    scenarios::standard(&kit, true);
-    kit.define(
-        "app/dev",
-        "values:\n  environmentVariables:\n    FOO: bar\n    KEEP: inner\n    SEC:\n      fn::secret: hush-hush\n",
-    );
-    let names = ["FOO", "KEEP", "SEC", "ESCSH_ENV"];
-    let child = kit.root.join("child.tcsh");
-    std::fs::write(
-        &child,
-        [
-            "set prompt = ''",
-            SH.hook_line(),
-            &SH.show("child-in", &names),
-            ":",
-            "cd ..",
-            &SH.show("child-out", &names),
-            "exit",
-        ]
-        .join("\n"),
-    )
-    .unwrap();
-    let Some(s) = kit.run_with(
+    scenarios::child_shell_from_script(
         SH,
-        &[
-            &SH.set_var("KEEP", "orig"),
-            SH.hook_line(),
-            "cd proj",
-            &SH.show("parent-in", &names),
-            "tcsh -f -i < $CHILD:q",
-            &SH.show("parent-after", &names),
-            "cd ..",
-            &SH.show("parent-out", &names),
-        ]
-        .join("\n"),
-        &[("CHILD", child.to_str().unwrap())],
-    ) else {
-        return;
-    };
-    let loaded = "FOO=bar KEEP=inner SEC=hush-hush ESCSH_ENV=app/dev";
-    let out = "FOO=<unset> KEEP=orig SEC=<unset> ESCSH_ENV=<unset>";
-    assert_eq!(s.line("parent-in"), loaded, "{}", s.dump());
-    assert_eq!(s.line("child-in"), loaded, "{}", s.dump());
-    assert_eq!(s.line("child-out"), out, "{}", s.dump());
-    assert_eq!(s.line("parent-after"), loaded, "{}", s.dump());
-    assert_eq!(s.line("parent-out"), out, "{}", s.dump());
-    assert_eq!(
-        s.stderr_count("escsh: loading app/dev"),
-        1,
-        "loaded once, not again by the child\n{}",
-        s.dump()
-    );
-    assert_eq!(
-        s.stderr_count("escsh: unloading app/dev"),
-        2,
-        "{}",
-        s.dump()
-    );
-    assert_eq!(
-        s.stderr_count("was changed since escsh set it"),
-        0,
-        "{}",
-        s.dump()
+        &scenarios::ChildScript {
+            file: "child.tcsh",
+            prelude: &["set prompt = ''"],
+            prompt: ":",
+            epilogue: &["exit"],
+            start: "tcsh -f -i < $CHILD:q",
+        },
     );
 }
 

@@ -9,61 +9,18 @@ const SH: Sh = Sh::Xonsh;
 crate::shared_scenarios!(SH);
 
 /// A xonsh started inside a loaded xonsh (running a script here, so the
-/// prompt event is fired by hand) adopts the state without applying it
-/// twice and restores on leave; the parent is unaffected.
+/// prompt event is fired by hand).
 #[test]
 fn child_shell() {
-    let kit = Kit::new();
-    scenarios::standard(&kit, true);
-    kit.define(
-        "app/dev",
-        "values:\n  environmentVariables:\n    FOO: bar\n    KEEP: inner\n",
-    );
-    let names = ["FOO", "KEEP", "ESCSH_ENV"];
-    let child = kit.root.join("child.xsh");
-    std::fs::write(
-        &child,
-        [
-            SH.hook_line(),
-            "events.on_pre_prompt.fire()",
-            &SH.show("child-in", &names),
-            "cd ..",
-            "events.on_pre_prompt.fire()",
-            &SH.show("child-out", &names),
-        ]
-        .join("\n"),
-    )
-    .unwrap();
-    let Some(s) = kit.run_with(
+    scenarios::child_shell_from_script(
         SH,
-        &[
-            &SH.set_var("KEEP", "orig"),
-            SH.hook_line(),
-            "cd proj",
-            &SH.show("parent-in", &names),
-            "xonsh --no-rc $CHILD",
-            &SH.show("parent-after", &names),
-            "cd ..",
-            &SH.show("parent-out", &names),
-        ]
-        .join("\n"),
-        &[("CHILD", child.to_str().unwrap())],
-    ) else {
-        return;
-    };
-    let loaded = "FOO=bar KEEP=inner ESCSH_ENV=app/dev";
-    let out = "FOO=<unset> KEEP=orig ESCSH_ENV=<unset>";
-    assert_eq!(s.line("parent-in"), loaded, "{}", s.dump());
-    assert_eq!(s.line("child-in"), loaded, "{}", s.dump());
-    assert_eq!(s.line("child-out"), out, "{}", s.dump());
-    assert_eq!(s.line("parent-after"), loaded, "{}", s.dump());
-    assert_eq!(s.line("parent-out"), out, "{}", s.dump());
-    assert_eq!(s.stderr_count("escsh: loading app/dev"), 1, "{}", s.dump());
-    assert_eq!(
-        s.stderr_count("escsh: unloading app/dev"),
-        2,
-        "{}",
-        s.dump()
+        &scenarios::ChildScript {
+            file: "child.xsh",
+            prelude: &[],
+            prompt: "events.on_pre_prompt.fire()",
+            epilogue: &[],
+            start: "xonsh --no-rc $CHILD",
+        },
     );
 }
 

@@ -1312,3 +1312,85 @@ pub fn odd_previous_values_restore(sh: Sh) {
     }
     assert_eq!(s.line("after"), odd, "{}", s.dump());
 }
+
+/// How a shell runs a child shell from a script file, for
+/// [`child_shell_from_script`]: shells that cannot share the parent's
+/// input (fish and xonsh need a terminal; tcsh reads its pipe ahead).
+pub struct ChildScript {
+    /// The script's name under the kit's root.
+    pub file: &'static str,
+    /// Lines before the hook line.
+    pub prelude: &'static [&'static str],
+    /// A line that makes the child's prompt hook run.
+    pub prompt: &'static str,
+    /// Lines after the last one shown.
+    pub epilogue: &'static [&'static str],
+    /// The parent's line starting the child on `$CHILD`.
+    pub start: &'static str,
+}
+
+/// A child shell started inside a loaded one adopts the state without
+/// applying it twice and restores on leave; the parent is unaffected.
+pub fn child_shell_from_script(sh: Sh, how: &ChildScript) {
+    let kit = Kit::new();
+    standard(&kit, true);
+    kit.define(
+        "app/dev",
+        "values:\n  environmentVariables:\n    FOO: bar\n    KEEP: inner\n    SEC:\n      fn::secret: hush-hush\n",
+    );
+    let names = ["FOO", "KEEP", "SEC", "ESCSH_ENV"];
+    let child = kit.root.join(how.file);
+    let mut lines: Vec<String> = how.prelude.iter().map(|l| l.to_string()).collect();
+    lines.extend([
+        sh.hook_line().to_string(),
+        how.prompt.to_string(),
+        sh.show("child-in", &names),
+        "cd ..".to_string(),
+        how.prompt.to_string(),
+        sh.show("child-out", &names),
+    ]);
+    lines.extend(how.epilogue.iter().map(|l| l.to_string()));
+    fs::write(&child, lines.join("\n")).unwrap();
+    let Some(s) = kit.run_with(
+        sh,
+        &[
+            &sh.set_var("KEEP", "orig"),
+            sh.hook_line(),
+            "cd proj",
+            &sh.show("parent-in", &names),
+            how.start,
+            &sh.show("parent-after", &names),
+            "cd ..",
+            &sh.show("parent-out", &names),
+        ]
+        .join("\n"),
+        &[("CHILD", child.to_str().unwrap())],
+    ) else {
+        return;
+    };
+    let loaded = "FOO=bar KEEP=inner SEC=hush-hush ESCSH_ENV=app/dev";
+    let out = "FOO=<unset> KEEP=orig SEC=<unset> ESCSH_ENV=<unset>";
+    assert_eq!(s.line("parent-in"), loaded, "{}", s.dump());
+    assert_eq!(s.line("child-in"), loaded, "{}", s.dump());
+    assert_eq!(s.line("child-out"), out, "{}", s.dump());
+    assert_eq!(s.line("parent-after"), loaded, "{}", s.dump());
+    assert_eq!(s.line("parent-out"), out, "{}", s.dump());
+    assert_eq!(
+        s.stderr_count("escsh: loading app/dev"),
+        1,
+        "loaded once, not again by the child\n{}",
+        s.dump()
+    );
+    assert_eq!(
+        s.stderr_count("escsh: unloading app/dev"),
+        2,
+        "{}",
+        s.dump()
+    );
+    assert_eq!(
+        s.stderr_count("was changed since escsh set it"),
+        0,
+        "{}",
+        s.dump()
+    );
+}
