@@ -163,6 +163,11 @@ fn project_file_encrypts_and_rekeys_in_place() {
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let o = home.run(["env", "encrypt", "--file", file.to_str().unwrap()]);
     assert_code(&o, 0);
+    assert!(
+        !stderr(&o).contains("other key"),
+        "no one else to name: {}",
+        stderr(&o)
+    );
     let text = fs::read_to_string(&file).unwrap();
     assert!(
         !text.contains(&s) && text.ends_with("}} # mine\n"),
@@ -185,6 +190,13 @@ fn project_file_encrypts_and_rekeys_in_place() {
     );
     let o = home.run(["env", "rekey", "--file", file.to_str().unwrap()]);
     assert_code(&o, 0);
+    // A recipients file may come with a clone: whoever it adds is named.
+    let err = stderr(&o);
+    assert!(
+        err.contains("1 other key(s)") && err.contains(&format!("  {theirs}\n")),
+        "{err}"
+    );
+    assert!(err.contains("recipients"), "{err}");
     let rekeyed = fs::read_to_string(&file).unwrap();
     assert_ne!(rekeyed, text);
     let o = other.run(["env", "rekey", "--file", file.to_str().unwrap()]);
@@ -228,6 +240,19 @@ fn another_user_gets_a_clear_error_until_added_and_rekeyed() {
     .unwrap();
     let o = alice.run(["env", "rekey", "acme/app/dev"]);
     assert_code(&o, 0);
+    assert!(
+        stderr(&o).contains(&format!("  {bob_key}\n")),
+        "{}",
+        stderr(&o)
+    );
+    // Every save that encrypts for the org names Bob, not just rekey.
+    let o = alice.run(["env", "set", "--secret", "acme/app/dev", "api", "x"]);
+    assert_code(&o, 0);
+    assert!(
+        stderr(&o).contains("1 other key(s)") && stderr(&o).contains(&bob_key),
+        "{}",
+        stderr(&o)
+    );
     bob.write_env("acme/app/dev", &alice.read_env("acme/app/dev").unwrap());
     let o = bob.run(["open", "acme/app/dev"]);
     assert_code(&o, 0);
@@ -235,6 +260,10 @@ fn another_user_gets_a_clear_error_until_added_and_rekeyed() {
     let o = alice.run(["open", "acme/app/dev"]);
     assert_code(&o, 0);
     assert!(stdout(&o).contains(&s));
+    // Saving without a new secret encrypts nothing, so names no one.
+    let o = alice.run(["env", "set", "acme/app/dev", "plain", "2"]);
+    assert_code(&o, 0);
+    assert!(!stderr(&o).contains("other key"), "{}", stderr(&o));
 }
 
 #[test]

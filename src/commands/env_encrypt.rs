@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::sealing::Target;
+use super::sealing::{say_shared, Target};
 use super::App;
 use crate::cli::EnvTargetArgs;
 use crate::secrets::{self, Revealed};
@@ -12,8 +12,9 @@ pub fn encrypt(app: &App, args: &EnvTargetArgs) -> Result<()> {
     let target = Target::from_args(app, args.env.as_deref(), args.file.as_deref())?;
     target.rewrite(app, |place, text| {
         match secrets::encrypt(&app.keyring, place, text, &Revealed::none())? {
-            Some((new, count)) => {
+            Some((new, count, recipients)) => {
                 eprintln!("encrypted {count} secret(s) in {}", place.location);
+                say_shared(app, &recipients);
                 Ok(Some(new))
             }
             None => {

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::sealing::Target;
+use super::sealing::{say_shared, Target};
 use super::App;
 use crate::cli::EnvTargetArgs;
 use crate::printable;
@@ -29,6 +29,7 @@ pub fn rekey(app: &App, args: &EnvTargetArgs) -> Result<()> {
             "re-encrypted {count} secret(s) in {} for {whom}",
             place.location
         );
+        say_shared(app, &recipients);
         Ok(Some(new))
     })
 }

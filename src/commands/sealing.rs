@@ -36,7 +36,12 @@ pub(super) fn seal_in_store(
         location: &location,
     };
     match secrets::encrypt(&app.keyring, &place, text, revealed) {
-        Ok(Some((sealed, _))) => Ok(sealed.into_bytes()),
+        Ok(Some((sealed, fresh, recipients))) => {
+            if fresh > 0 {
+                say_shared(app, &recipients);
+            }
+            Ok(sealed.into_bytes())
+        }
         Ok(None) => Ok(definition.to_vec()),
         Err(secrets::SecretsError::Rewrite { .. })
             if crate::lang::syntax::parse(definition).is_err() =>
@@ -48,6 +53,18 @@ pub(super) fn seal_in_store(
             Ok(definition.to_vec())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Lists the keys besides the user's that can read what was encrypted.
+pub(super) fn say_shared(app: &App, recipients: &secrets::Recipients) {
+    if let Some(note) = app
+        .keyring
+        .key()
+        .ok()
+        .and_then(|k| recipients.shared_with(&k.recipient))
+    {
+        eprintln!("{note}");
     }
 }
 

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 
-use super::ast::{Builtin, ExprId, ExprKind, Secret};
+use super::ast::{Builtin, Document, ExprId, ExprKind, Secret};
 use super::eval::{Env, Evaluator};
 use super::text;
 use super::val::{VKind, Val};
@@ -216,19 +216,53 @@ impl Evaluator<'_> {
         Val::new(VKind::Array(out)).with_secret(secret)
     }
 
+    /// Decrypts every ciphertext of `doc` in one call to the decrypter,
+    /// which may spread them over the cores; [`Self::decrypt`] then finds
+    /// them done. A ciphertext whose envelope is broken is left to it.
+    pub(super) fn decrypt_ahead(&mut self, doc: &Document) {
+        let Some(decrypter) = self.options.decrypter else {
+            return;
+        };
+        let mut seen = std::collections::HashSet::new();
+        let opened: Vec<(&str, Vec<u8>)> = doc
+            .exprs
+            .iter()
+            .filter_map(|e| match &e.kind {
+                ExprKind::Builtin(Builtin::Secret(Secret::Ciphertext(c))) => Some(c.as_str()),
+                _ => None,
+            })
+            .filter(|c| !self.decrypted.contains_key(*c) && seen.insert(*c))
+            .filter_map(|c| super::envelope::open(c).ok().map(|p| (c, p)))
+            .collect();
+        if opened.len() < 2 {
+            return;
+        }
+        let payloads: Vec<&[u8]> = opened.iter().map(|(_, p)| p.as_slice()).collect();
+        let results = decrypter.decrypt_all(&payloads);
+        for ((c, _), result) in opened.iter().zip(results) {
+            self.decrypted.insert(c.to_string(), plaintext(result));
+        }
+    }
+
     /// Opens a ciphertext envelope and hands its payload to the decrypter.
     fn decrypt(&self, ciphertext: &str) -> Result<String, String> {
+        if let Some(done) = self.decrypted.get(ciphertext) {
+            return done.clone();
+        }
         let payload = super::envelope::open(ciphertext)?;
         let Some(decrypter) = self.options.decrypter else {
             return Err(
                 "decrypting: this environment holds a Pulumi Cloud ciphertext, which only Pulumi Cloud can decrypt; write the secret as `fn::secret: <plaintext>` in a local environment".into(),
             );
         };
-        let plain = decrypter
-            .decrypt(&payload)
-            .map_err(|e| format!("decrypting: {e}"))?;
-        Ok(String::from_utf8_lossy(&plain).into_owned())
+        plaintext(decrypter.decrypt(&payload))
     }
+}
+
+fn plaintext(decrypted: Result<Vec<u8>, String>) -> Result<String, String> {
+    decrypted
+        .map(|plain| String::from_utf8_lossy(&plain).into_owned())
+        .map_err(|e| format!("decrypting: {e}"))
 }
 
 /// A value computed from `v` as a whole: unknown if anything in `v` is,

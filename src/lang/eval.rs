@@ -30,6 +30,9 @@ pub(super) struct Evaluator<'a> {
     pub expires_at: Option<i64>,
     pub credentials: Vec<Credential>,
     budget: Budget,
+    /// Ciphertext → its plaintext (or why not), decrypted together before
+    /// the definition holding them is evaluated.
+    pub decrypted: HashMap<String, Result<String, String>>,
 }
 
 enum Memo {
@@ -63,6 +66,7 @@ impl<'a> Evaluator<'a> {
             expires_at: None,
             credentials: Vec::new(),
             budget: Budget::starting_here(),
+            decrypted: HashMap::new(),
         }
     }
 
@@ -160,6 +164,7 @@ impl<'a> Evaluator<'a> {
     }
 
     fn eval_env(&mut self, name: &str, doc: &Document) -> Val {
+        self.decrypt_ahead(doc);
         let mut base: Option<Val> = None;
         let mut imports = BTreeMap::new();
         for import in &doc.imports {

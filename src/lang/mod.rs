@@ -49,6 +49,13 @@ pub enum LoadError {
 /// Decrypts the payload of an `fn::secret: {ciphertext: ...}` envelope.
 pub trait Decrypter {
     fn decrypt(&self, payload: &[u8]) -> Result<Vec<u8>, String>;
+
+    /// Decrypts every payload of a definition at once, before it is
+    /// evaluated: a decrypter whose every value costs a key agreement can
+    /// spread them over the cores. The results are in `payloads`' order.
+    fn decrypt_all(&self, payloads: &[&[u8]]) -> Vec<Result<Vec<u8>, String>> {
+        payloads.iter().map(|p| self.decrypt(p)).collect()
+    }
 }
 
 /// What an evaluation needs besides the definitions.

@@ -568,3 +568,89 @@ fn the_fuzz_regressions_replay_and_the_budget_shapes_stop() {
         dir.display()
     );
 }
+
+/// Reverses its payload; records how it was asked.
+#[derive(Default)]
+struct Reversing {
+    batches: std::cell::RefCell<Vec<usize>>,
+    singles: std::cell::Cell<usize>,
+}
+
+impl Decrypter for Reversing {
+    fn decrypt(&self, payload: &[u8]) -> Result<Vec<u8>, String> {
+        self.singles.set(self.singles.get() + 1);
+        match payload {
+            b"bad!" => Err("not for you".into()),
+            p => Ok(p.iter().rev().copied().collect()),
+        }
+    }
+
+    fn decrypt_all(&self, payloads: &[&[u8]]) -> Vec<Result<Vec<u8>, String>> {
+        self.batches.borrow_mut().push(payloads.len());
+        let results = payloads.iter().map(|p| self.decrypt(p)).collect();
+        self.singles.set(0);
+        results
+    }
+}
+
+#[test]
+fn a_definitions_ciphertexts_are_decrypted_in_one_call() {
+    let seal = |s: &str| envelope::seal(s.as_bytes());
+    let root = format!(
+        "imports: [lib]\nvalues:\n  a: {{fn::secret: {{ciphertext: {}}}}}\n  b: {{fn::secret: {{ciphertext: {}}}}}\n  c: {{fn::secret: {{ciphertext: {}}}}}\n  broken: {{fn::secret: {{ciphertext: ZXNjeA==}}}}\n  again: {{fn::secret: {{ciphertext: {}}}}}\n",
+        seal("1-aa"),
+        seal("2-bb"),
+        seal("bad!"),
+        seal("1-aa"),
+    );
+    let lib = format!(
+        "values:\n  l1: {{fn::secret: {{ciphertext: {}}}}}\n  l2: {{fn::secret: {{ciphertext: {}}}}}\n",
+        seal("1-ll"),
+        seal("2-ll"),
+    );
+    let lib: &'static str = Box::leak(lib.into_boxed_str());
+    let registry = Registry::new();
+    let decrypter = Reversing::default();
+    let options = Options {
+        providers: &registry,
+        decrypter: Some(&decrypter),
+        context: Value::object([]),
+    };
+    let e = evaluate(
+        "app/dev",
+        root.as_bytes(),
+        &Memory([("lib", lib)].into_iter().collect()),
+        &options,
+    );
+    // The root's four good envelopes (one repeated) in one call, the
+    // import's two in another, and nothing decrypted one by one after.
+    assert_eq!(*decrypter.batches.borrow(), vec![3, 2]);
+    assert_eq!(decrypter.singles.get(), 0);
+    let v = e.value.as_ref().unwrap();
+    for (key, plain) in [
+        ("a", "aa-1"),
+        ("b", "bb-2"),
+        ("again", "aa-1"),
+        ("l1", "ll-1"),
+        ("l2", "ll-2"),
+    ] {
+        let got = v.get(key).unwrap();
+        assert_eq!(
+            (got.to_text(), got.secret),
+            (plain.to_string(), true),
+            "{key}"
+        );
+    }
+    let summaries = summaries(&e);
+    assert_eq!(summaries.len(), 2, "{summaries:?}");
+    assert!(
+        summaries.contains(&"decrypting: not for you".to_string()),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.starts_with("invalid ciphertext")),
+        "{summaries:?}"
+    );
+}

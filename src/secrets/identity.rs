@@ -36,7 +36,7 @@ pub enum IdentityError {
 
 /// A loaded identity and its public recipient.
 pub struct Key {
-    pub identity: x25519::Identity,
+    pub identity: super::unwrap::Unwrapper,
     pub recipient: x25519::Recipient,
     /// `age1...`, as recipients files and payloads write it.
     pub public: String,
@@ -89,7 +89,7 @@ fn read(path: &Path) -> Result<Key, IdentityError> {
     })?;
     let recipient = identity.to_public();
     Ok(Key {
-        identity,
+        identity: super::unwrap::Unwrapper::new(&identity),
         public: recipient.to_string(),
         recipient,
     })

@@ -20,6 +20,40 @@ pub struct Recipients {
     pub file: Option<PathBuf>,
 }
 
+impl Recipients {
+    /// Says who besides the user can read what was just encrypted, keys in
+    /// full: a `recipients` file may come with a cloned repository, and a
+    /// key added to it quietly would read every secret saved after. `None`
+    /// when it is the user alone.
+    pub fn shared_with(&self, own: &x25519::Recipient) -> Option<String> {
+        let own = own.to_string();
+        let others: Vec<String> = self
+            .keys
+            .iter()
+            .map(ToString::to_string)
+            .filter(|k| *k != own)
+            .collect();
+        if others.is_empty() {
+            return None;
+        }
+        let file = self
+            .file
+            .as_deref()
+            .map(|f| printable::line(&f.display().to_string()).into_owned())
+            .unwrap_or_else(|| "no file".into());
+        Some(format!(
+            "escsh: note: encrypted for you and {} other key(s) listed in {file}, whose holders can \
+             read these secrets:\n{}\n  (edit {file} and run `escsh env rekey` to change who)",
+            others.len(),
+            others
+                .iter()
+                .map(|k| format!("  {k}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RecipientsError {
     #[error("{file}:{line}: {problem}")]

@@ -13,6 +13,8 @@ use std::io::{Read, Write};
 
 use age::x25519;
 
+use super::unwrap::Unwrapper;
+
 const MAGIC: &str = "escsh-age v1\n";
 /// A payload does not name more recipients than this (a corrupt one may
 /// claim any number).
@@ -76,7 +78,7 @@ pub fn seal(plain: &[u8], recipients: &[x25519::Recipient]) -> Result<Vec<u8>, S
 }
 
 /// Decrypts a payload with `identity`, whose public key is `me`.
-pub fn open(payload: &[u8], identity: &x25519::Identity, me: &str) -> Result<Vec<u8>, String> {
+pub fn open(payload: &[u8], identity: &Unwrapper, me: &str) -> Result<Vec<u8>, String> {
     let parsed = Payload::parse(payload)?;
     let Some(mine) = parsed.recipients.iter().position(|r| *r == me) else {
         return Err(not_for_you(&parsed.recipients, me));
@@ -116,7 +118,7 @@ fn not_for_you(recipients: &[&str], me: &str) -> String {
 /// escsh writes one stanza per recipient in the payload's order, so a value
 /// costs one X25519 operation whatever the number of recipients.
 struct StanzaFirst<'a> {
-    inner: &'a x25519::Identity,
+    inner: &'a Unwrapper,
     index: usize,
 }
 
@@ -125,7 +127,7 @@ impl age::Identity for StanzaFirst<'_> {
         &self,
         stanza: &age_core::format::Stanza,
     ) -> Option<Result<age_core::format::FileKey, age::DecryptError>> {
-        self.inner.unwrap_stanza(stanza)
+        self.inner.unwrap(stanza)
     }
 
     fn unwrap_stanzas(
@@ -134,8 +136,8 @@ impl age::Identity for StanzaFirst<'_> {
     ) -> Option<Result<age_core::format::FileKey, age::DecryptError>> {
         stanzas
             .get(self.index)
-            .and_then(|s| self.inner.unwrap_stanza(s))
-            .or_else(|| stanzas.iter().find_map(|s| self.inner.unwrap_stanza(s)))
+            .and_then(|s| self.inner.unwrap(s))
+            .or_else(|| stanzas.iter().find_map(|s| self.inner.unwrap(s)))
     }
 }
 
@@ -151,9 +153,13 @@ mod tests {
         let payload = seal(b"hunter2", &[a.to_public(), b.to_public()]).unwrap();
         for id in [&a, &b] {
             let me = id.to_public().to_string();
-            assert_eq!(open(&payload, id, &me).unwrap(), b"hunter2");
+            assert_eq!(
+                open(&payload, &Unwrapper::new(id), &me).unwrap(),
+                b"hunter2"
+            );
         }
         let me = c.to_public().to_string();
+        let c = Unwrapper::new(&c);
         let err = open(&payload, &c, &me).unwrap_err();
         assert!(err.contains(&a.to_public().to_string()), "{err}");
         assert!(err.contains(&b.to_public().to_string()), "{err}");
@@ -167,6 +173,7 @@ mod tests {
         let a = x25519::Identity::generate();
         let me = a.to_public().to_string();
         let payload = seal(b"x", &[a.to_public()]).unwrap();
+        let a = Unwrapper::new(&a);
         for cut in [0, 5, MAGIC.len() + 10, payload.len() - 1] {
             assert!(open(&payload[..cut], &a, &me).is_err(), "cut at {cut}");
         }
