@@ -98,6 +98,114 @@ fn loads_refreshes_and_unloads(sh: Sh) {
     assert!(s.problems().is_empty(), "{:?}", s.problems());
 }
 
+/// A first open slower than a prompt waits goes on in the background: the
+/// prompt comes back without the values (and says why), and a later prompt
+/// loads them without a second open.
+fn a_slow_first_open_does_not_hold_the_prompt(sh: Sh) {
+    let kit = Kit::new();
+    let s = StandIn::start();
+    s.put("acme/app/dev", 1, "", revision("one", now() + 7200));
+    // Past the prompt's 2 s wait, within the call's 15 s.
+    s.fault(
+        "POST",
+        "/api/esc/environments/acme/app/dev",
+        cloudkit::Fault::Slow(std::time::Duration::from_secs(6)),
+        1,
+    );
+    let proj = kit.project("proj", "acme/app/dev\n");
+    let env = pulumi_env(&s);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    allow(&kit, &proj, &env);
+    let Some(session) = kit.run_with(
+        sh,
+        &[
+            sh.hook_line().to_string(),
+            "cd proj".into(),
+            sh.show("first", &["FOO", "SECRET_VAR"]),
+            ":".into(),
+            sh.show("second", &["FOO"]),
+            "sleep 7".into(),
+            ":".into(),
+            sh.show("later", &["FOO", "SECRET_VAR"]),
+        ]
+        .join("\n"),
+        &env,
+    ) else {
+        return;
+    };
+    assert_eq!(
+        session.line("first"),
+        "FOO=<unset> SECRET_VAR=<unset>",
+        "{}",
+        session.dump()
+    );
+    assert_eq!(session.line("second"), "FOO=<unset>", "{}", session.dump());
+    assert!(
+        session
+            .stderr
+            .contains("opening acme/app/dev in the background"),
+        "{}",
+        session.dump()
+    );
+    assert_eq!(
+        session.line("later"),
+        "FOO=one SECRET_VAR=s3cr3t",
+        "{}",
+        session.dump()
+    );
+    // The prompts while it was opening started no second open.
+    assert_eq!(s.count("POST", "/open"), 1, "{:?}", s.requests());
+    assert!(s.problems().is_empty(), "{:?}", s.problems());
+}
+
+/// A first open that fails in the background is said at the prompt that
+/// waited for it, as an open in place would be, and nothing loads.
+#[test]
+fn a_failed_first_open_is_said_at_the_prompt() {
+    let kit = Kit::new();
+    let s = StandIn::start();
+    s.put("acme/app/dev", 1, "", revision("one", now() + 7200));
+    s.fault(
+        "POST",
+        "/api/esc/environments/acme/app/dev",
+        cloudkit::Fault::Status(403),
+        1,
+    );
+    let proj = kit.project("proj", "acme/app/dev\n");
+    let env = pulumi_env(&s);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    allow(&kit, &proj, &env);
+    let sh = Sh::Bash;
+    let script = [
+        sh.hook_line().to_string(),
+        "cd proj".into(),
+        sh.show("first", &["FOO"]),
+        ":".into(),
+        sh.show("again", &["FOO"]),
+    ]
+    .join("\n");
+    let Some(session) = kit.run_with(sh, &script, &env) else {
+        return;
+    };
+    assert_eq!(session.line("first"), "FOO=<unset>", "{}", session.dump());
+    assert_eq!(session.line("again"), "FOO=<unset>", "{}", session.dump());
+    let said = session
+        .stderr
+        .lines()
+        .filter(|l| l.contains("cannot load acme/app/dev") && l.contains("HTTP 403"))
+        .count();
+    assert_eq!(said, 1, "said once: {}", session.dump());
+    assert!(
+        !session.stderr.contains("in the background"),
+        "{}",
+        session.dump()
+    );
+    // The failure is cached (retried after a minute or a change), so the
+    // later prompts asked nothing more.
+    assert_eq!(s.count("POST", "/open"), 1, "{:?}", s.requests());
+    assert!(!session.stderr.contains(TOKEN));
+}
+
 fn allow(kit: &Kit, dir: &std::path::Path, env: &[(&str, &str)]) {
     let o = Command::new(shellkit::real_escsh())
         .arg("allow")
@@ -120,7 +228,10 @@ macro_rules! for_each_shell {
     };
 }
 
-for_each_shell!(loads_refreshes_and_unloads);
+for_each_shell!(
+    loads_refreshes_and_unloads,
+    a_slow_first_open_does_not_hold_the_prompt
+);
 
 #[test]
 fn shells_entering_at_once_make_one_open() {

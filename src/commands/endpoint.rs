@@ -8,7 +8,7 @@ use super::opener::HookOpener;
 use super::App;
 use crate::agent::Target;
 use crate::hook::cache::{Cache, CredentialPart, Entry};
-use crate::hook::decide::obtain;
+use crate::hook::decide::{obtain, Unavailable, Wait};
 use crate::hook::project::{Project, Standing};
 use crate::hook::trust::TrustStore;
 
@@ -72,13 +72,14 @@ pub fn current_entry(app: &App, target: &Target) -> Result<Entry, Problem> {
             definition.as_deref(),
             crate::time::now(),
             &HookOpener { app },
+            Wait::Done,
         )
-        .map_err(|(failed, _)| {
-            Problem::Unavailable(format!(
-                "cannot open {}: {}",
-                project.target_name(),
-                failed.message
-            ))
+        .map_err(|e| {
+            let why = match e {
+                Unavailable::Failed(failed, _) => failed.message,
+                Unavailable::Opening => "it is still being opened".into(),
+            };
+            Problem::Unavailable(format!("cannot open {}: {why}", project.target_name()))
         })
     };
     let entry = get()?;

@@ -82,10 +82,17 @@ impl Opener for HookOpener<'_> {
             now,
         )
     }
-    fn refresh_in_background(&self, rc: &Path) {
-        let Ok(exe) = std::env::current_exe() else {
-            return;
+    fn opens_remotely(&self, project: &Project) -> bool {
+        let Target::Reference(r) = &project.settings.target else {
+            return false;
         };
+        self.app
+            .locate(r)
+            .is_ok_and(|loc| matches!(loc.backend, Backend::Cloud(_)))
+    }
+
+    fn open_detached(&self, rc: &Path) -> Option<std::process::Child> {
+        let exe = std::env::current_exe().ok()?;
         let mut cmd = Command::new(exe);
         cmd.arg("refresh")
             .arg(rc)
@@ -101,7 +108,7 @@ impl Opener for HookOpener<'_> {
                 Ok(())
             });
         }
-        let _ = cmd.spawn();
+        cmd.spawn().ok()
     }
 }
 

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::opener::HookOpener;
 use super::App;
-use crate::hook::cache::{Cache, Failure};
+use crate::hook::cache::{Cache, Entry, Failure};
 use crate::hook::decide::Opener;
 use crate::hook::project::{Project, Standing};
 use crate::hook::trust::TrustStore;
@@ -42,17 +42,20 @@ pub fn refresh_project(app: &App, project: &Project, definition: Option<&[u8]>) 
     match (HookOpener { app }).open(project, definition, now) {
         Ok(entry) => cache.write(&key, &entry)?,
         Err(failed) => {
-            let Some(mut old) = cache.read(&key) else {
-                return Ok(());
+            // A first open (the hook's, in the background) has no entry
+            // to mark: the failure gets one, so every shell says it.
+            let mut entry = match cache.read(&key) {
+                Some(old) if old.is_current(&project.held(definition)) => old,
+                _ => Entry::unopened(project.target_name(), failed.sources, now),
             };
-            let count = old.failure.as_ref().map_or(1, |f| f.count + 1);
-            old.failure = Some(Failure {
+            let count = entry.failure.as_ref().map_or(1, |f| f.count + 1);
+            entry.failure = Some(Failure {
                 message: failed.message,
                 at: now,
                 retry_at: now + backoff(count),
                 count,
             });
-            cache.write(&key, &old)?;
+            cache.write(&key, &entry)?;
         }
     }
     // Every shell's next prompt looks at the new entry.

@@ -67,6 +67,20 @@ pub struct Failure {
 }
 
 impl Entry {
+    /// An entry for an environment that could not be opened (the caller
+    /// sets `failure`): no values, and `sources` to watch for a fix.
+    pub fn unopened(target: String, sources: Vec<Source>, now: i64) -> Entry {
+        Entry {
+            target,
+            vars: Vec::new(),
+            expires_at: None,
+            opened_at: now,
+            sources,
+            failure: None,
+            unopened: true,
+        }
+    }
+
     /// True while every definition still has the content the entry was
     /// opened from. `held` are sources the caller has read already (and
     /// will evaluate if the entry is stale): they are compared as held,
@@ -157,6 +171,13 @@ impl Cache {
         self.take_lock(key, false)
     }
 
+    /// When the lock of `key` was last taken: while it is held, since when
+    /// its holder has been opening.
+    pub fn locked_at(&self, key: &str) -> Option<std::time::SystemTime> {
+        let path = self.dir.join(format!("{key}.lock"));
+        std::fs::symlink_metadata(path).ok()?.modified().ok()
+    }
+
     fn take_lock(&self, key: &str, wait: bool) -> std::io::Result<Option<Lock>> {
         fsutil::create_private_dir_all(&self.dir)?;
         let path = self.dir.join(format!("{key}.lock"));
@@ -175,6 +196,8 @@ impl Cache {
         };
         // SAFETY: flock on a descriptor this function owns.
         if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            // Says since when it is held (see `locked_at`).
+            let _ = file.set_modified(std::time::SystemTime::now());
             return Ok(Some(Lock(file)));
         }
         let err = std::io::Error::last_os_error();

@@ -5,6 +5,8 @@
 //! paths too, so the prompt after a fix picks it up.
 
 use std::path::PathBuf;
+use std::process::Child;
+use std::time::{Duration, SystemTime};
 
 use super::cache::{Cache, Entry, Failure, Source};
 use super::diff::Desired;
@@ -20,7 +22,11 @@ pub const NEVER: i64 = 1 << 40;
 const POLL: i64 = 15;
 /// How soon an environment that failed to open is tried again, when none
 /// of the files it read changes first.
-const RETRY_OPEN: i64 = 60;
+pub const RETRY_OPEN: i64 = 60;
+/// How long a prompt waits for the first open of an environment on a
+/// server (Pulumi Cloud) before it goes on without it: long enough for an
+/// answer from a working service, far shorter than a slow one's timeout.
+pub const FIRST_OPEN_WAIT: Duration = Duration::from_secs(2);
 
 /// Opens what a project names (the commands layer provides this: it knows
 /// the store and the providers).
@@ -31,7 +37,37 @@ pub trait Opener {
     fn open(&self, project: &Project, definition: Option<&[u8]>, now: i64)
         -> Result<Entry, Failed>;
     /// Starts a detached refresh of the project at `rc`; must not block.
-    fn refresh_in_background(&self, rc: &std::path::Path);
+    fn refresh_in_background(&self, rc: &std::path::Path) {
+        drop(self.open_detached(rc));
+    }
+    /// Starts a detached open of the project at `rc` (`escsh refresh`),
+    /// which writes the cache; the child, to see it end.
+    fn open_detached(&self, rc: &std::path::Path) -> Option<Child>;
+    /// True when opening `project` asks a server: the hook then opens it
+    /// in the background instead of holding the prompt (see [`obtain`]).
+    fn opens_remotely(&self, _project: &Project) -> bool {
+        false
+    }
+}
+
+/// Why [`obtain`] has no entry to give.
+#[derive(Debug)]
+pub enum Unavailable {
+    /// The open failed; retry at the time given unless a source changes.
+    Failed(Failed, i64),
+    /// A server is still answering the first open; it goes on in the
+    /// background and the shells look again when it is written.
+    Opening,
+}
+
+/// How long [`obtain`] may wait for an open.
+#[derive(Debug, Clone, Copy)]
+pub enum Wait {
+    /// Until it is done (the agent and commands, which a client waits on).
+    Done,
+    /// A prompt: a remote environment's first open is waited for this long
+    /// at most; local ones are opened in place, as their opens are local.
+    Prompt(Duration),
 }
 
 /// An open that failed: why (one line per problem, no secret), and the
@@ -140,13 +176,24 @@ fn decide_here(
     else {
         return d;
     };
-    let entry = match obtain(paths, &project, definition.as_deref(), now, opener) {
+    let wait = Wait::Prompt(FIRST_OPEN_WAIT);
+    let entry = match obtain(paths, &project, definition.as_deref(), now, opener, wait) {
         Ok(entry) => entry,
-        Err((failed, retry_at)) => {
+        Err(Unavailable::Failed(failed, retry_at)) => {
             let name = project.target_name();
             once.say(format!("cannot load {name}: {}", failed.message));
             d.watch.extend(failed.sources.into_iter().map(|s| s.path));
             d.deadline = retry_at;
+            return d;
+        }
+        Err(Unavailable::Opening) => {
+            // The opener bumps the generation file when it is done; the
+            // deadline covers one that dies first.
+            once.say(format!(
+                "opening {} in the background: its variables load at a prompt once it answers",
+                project.target_name()
+            ));
+            d.deadline = now + 1;
             return d;
         }
     };
@@ -280,23 +327,26 @@ fn trusted_definition(
 /// The cached entry while every definition it came from is unchanged;
 /// otherwise opens now, under the lock, so concurrent shells open once. A
 /// failure is cached too (every shell shows it; it is retried when a file
-/// it read changes, or after [`RETRY_OPEN`]).
+/// it read changes, or after [`RETRY_OPEN`]). At a prompt, a remote
+/// environment is opened by a detached `escsh refresh` instead, waited for
+/// [`FIRST_OPEN_WAIT`] at most.
 pub fn obtain(
     paths: &Paths,
     project: &Project,
     definition: Option<&[u8]>,
     now: i64,
     opener: &dyn Opener,
-) -> Result<Entry, (Failed, i64)> {
+    wait: Wait,
+) -> Result<Entry, Unavailable> {
     let cache = Cache::new(&paths.opened_dir());
     let key = project.cache_key();
     let held = project.held(definition);
-    let usable = |e: Entry| -> Option<Result<Entry, (Failed, i64)>> {
+    let usable = |e: Entry| -> Option<Result<Entry, Unavailable>> {
         if !e.is_current(&held) {
             return None;
         }
         match (&e.failure, e.unopened) {
-            (Some(f), true) if now < f.retry_at => Some(Err((
+            (Some(f), true) if now < f.retry_at => Some(Err(Unavailable::Failed(
                 Failed {
                     message: f.message.clone(),
                     sources: e.sources.clone(),
@@ -311,7 +361,7 @@ pub fn obtain(
         return found;
     }
     let fail = |message: String| {
-        (
+        Unavailable::Failed(
             Failed {
                 message,
                 sources: held.clone(),
@@ -319,6 +369,13 @@ pub fn obtain(
             now + RETRY_OPEN,
         )
     };
+    if let Wait::Prompt(limit) = wait {
+        if opener.opens_remotely(project) {
+            let found = || cache.read(&key).and_then(usable);
+            return open_detached(&cache, &key, project, opener, limit, found)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+    }
     let _lock = cache.lock(&key).map_err(|e| fail(e.to_string()))?;
     if let Some(found) = cache.read(&key).and_then(usable) {
         return found;
@@ -329,24 +386,64 @@ pub fn obtain(
             Ok(entry)
         }
         Err(failed) => {
-            let entry = Entry {
-                target: project.target_name(),
-                vars: Vec::new(),
-                expires_at: None,
-                opened_at: now,
-                sources: failed.sources.clone(),
-                failure: Some(Failure {
-                    message: failed.message.clone(),
-                    at: now,
-                    retry_at: now + RETRY_OPEN,
-                    count: 1,
-                }),
-                unopened: true,
-            };
+            let mut entry = Entry::unopened(project.target_name(), failed.sources.clone(), now);
+            entry.failure = Some(Failure {
+                message: failed.message.clone(),
+                at: now,
+                retry_at: now + RETRY_OPEN,
+                count: 1,
+            });
             // Best effort: without it, each shell finds the error itself.
             let _ = cache.write(&key, &entry);
-            Err((failed, now + RETRY_OPEN))
+            Err(Unavailable::Failed(failed, now + RETRY_OPEN))
         }
+    }
+}
+
+/// Starts the open in the background unless one is under way, and waits
+/// for what it writes until `limit` after that open started: a prompt that
+/// starts it, or another shell's arriving just after, gets its answer from
+/// a working server; a prompt while a slow one is still answering does not
+/// wait again.
+fn open_detached(
+    cache: &Cache,
+    key: &str,
+    project: &Project,
+    opener: &dyn Opener,
+    limit: Duration,
+    found: impl Fn() -> Option<Result<Entry, Unavailable>>,
+) -> std::io::Result<Result<Entry, Unavailable>> {
+    let (mut ours, deadline) = match cache.try_lock(key)? {
+        Some(lock) => {
+            // The opener takes the lock itself; should another shell take
+            // it first, one of the two openers finds it held and leaves.
+            drop(lock);
+            match opener.open_detached(&project.rc.path) {
+                Some(child) => (Some(child), SystemTime::now() + limit),
+                None => return Ok(Err(Unavailable::Opening)),
+            }
+        }
+        None => match cache.locked_at(key) {
+            Some(at) => (None, at + limit),
+            None => return Ok(Err(Unavailable::Opening)),
+        },
+    };
+    loop {
+        if let Some(found) = found() {
+            return Ok(found);
+        }
+        if SystemTime::now() >= deadline {
+            return Ok(Err(Unavailable::Opening));
+        }
+        // Over when no one holds the lock any more (and the opener this
+        // prompt started has ended: it may not have taken it yet).
+        let ours_ended = ours
+            .as_mut()
+            .is_none_or(|c| !matches!(c.try_wait(), Ok(None)));
+        if ours_ended && cache.try_lock(key)?.is_some() {
+            return Ok(found().unwrap_or(Err(Unavailable::Opening)));
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

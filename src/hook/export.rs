@@ -451,6 +451,10 @@ mod tests {
         fn refresh_in_background(&self, _: &Path) {
             self.refreshes.set(self.refreshes.get() + 1);
         }
+
+        fn open_detached(&self, _: &Path) -> Option<std::process::Child> {
+            None
+        }
     }
 
     /// An allowed project in a private home; returns the home and project.
