@@ -489,6 +489,38 @@ fn run_aws_cli_with_credentials_moto_issued() {
         id["Arn"],
         "arn:aws:sts::123456789012:assumed-role/cloud-dev/esc-cloud"
     );
+
+    // Through the credential endpoint: the keys are found by their shape
+    // (Pulumi Cloud evaluated the definition), served by the agent, and
+    // not in the command's environment.
+    let endpoint = |args: &[&str]| {
+        let mut cmd = s.escsh(home.path());
+        cmd.envs(moto::aws_env(moto)).env("ESCSH_AGENT_IDLE", "30");
+        cmd.args(args).output().unwrap()
+    };
+    let check = format!(
+        "test -z \"$AWS_SECRET_ACCESS_KEY$AWS_SESSION_TOKEN\" || exit 9; \
+         test -n \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" || exit 8; \
+         exec {} sts get-caller-identity --output json",
+        aws.display()
+    );
+    let o = endpoint(&[
+        "run",
+        "--aws-endpoint",
+        "acme/app/dev",
+        "--",
+        "sh",
+        "-c",
+        &check,
+    ]);
+    let _ = endpoint(&["agent", "stop"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let id: Json = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(
+        id["Arn"],
+        "arn:aws:sts::123456789012:assumed-role/cloud-dev/esc-cloud"
+    );
+    assert!(!err(&o).contains("no aws-login keys"), "{}", err(&o));
 }
 
 #[test]

@@ -69,6 +69,8 @@ pub struct Opened {
     /// The earliest of the session's end, any `expiration` in the values,
     /// and the end of the `aws-login` credentials the definition mints.
     pub expires_at: i64,
+    /// The AWS keys among the values (see [`wire::aws_keys`]).
+    pub credentials: Vec<crate::lang::Credential>,
 }
 
 /// A stored definition and what identifies its revision.
@@ -135,7 +137,12 @@ impl Cloud {
         if let Some(lifetime) = wire::aws_login_lifetime(&body) {
             expires_at = expires_at.min(now + lifetime);
         }
-        Ok(Opened { value, expires_at })
+        let credentials = wire::aws_keys(&value);
+        Ok(Opened {
+            value,
+            expires_at,
+            credentials,
+        })
     }
 
     /// The definition of `env` (`decrypt`: with its secrets shown).

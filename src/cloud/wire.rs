@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use crate::lang::{Diagnostic, Kind, Number, Severity, Value};
+use crate::lang::{Credential, CredentialPart, Diagnostic, Kind, Number, Severity, Value};
 
 /// ESC's default lifetime of `aws-login` credentials.
 pub const AWS_LOGIN_DEFAULT: i64 = 2 * 3600;
@@ -134,6 +134,36 @@ fn walk_expirations(v: &Value, visit: &mut dyn FnMut(i64)) {
     }
 }
 
+/// The AWS keys in an opened value, for the credential endpoint: Pulumi
+/// Cloud evaluates the definition, so which values `aws-login` returned is
+/// not known here, only their shape. Every object holding a text
+/// `accessKeyId` and `secretAccessKey` (as `aws-login`'s output does, in
+/// the root or in any import) counts.
+pub fn aws_keys(value: &Value) -> Vec<Credential> {
+    let mut found = Vec::new();
+    walk_objects(value, &mut |v| {
+        let keys = Credential::aws_keys(v);
+        let ids = keys
+            .iter()
+            .filter(|k| k.part != CredentialPart::SessionToken);
+        if ids.count() == 2 {
+            found.extend(keys);
+        }
+    });
+    found
+}
+
+fn walk_objects(v: &Value, visit: &mut dyn FnMut(&Value)) {
+    match &v.kind {
+        Kind::Object(map) => {
+            visit(v);
+            map.values().for_each(|x| walk_objects(x, visit));
+        }
+        Kind::Array(items) => items.iter().for_each(|x| walk_objects(x, visit)),
+        _ => {}
+    }
+}
+
 /// The shortest lifetime (seconds) of the `aws-login` credentials the
 /// environment's expressions (`exprs`) mint: the literal `duration` of each
 /// `fn::open::aws-login`, else ESC's default. `None` when it opens none.
@@ -228,5 +258,36 @@ mod tests {
         let env = json!({"exprs": {"b": login(json!({}))}});
         assert_eq!(aws_login_lifetime(&env), Some(AWS_LOGIN_DEFAULT));
         assert_eq!(aws_login_lifetime(&json!({"exprs": {}})), None);
+    }
+
+    #[test]
+    fn aws_keys_are_found_by_shape_anywhere() {
+        let env = json!({"properties": {
+            "aws": {"value": {"login": {"value": {
+                "accessKeyId": {"value": "AKIA1"},
+                "secretAccessKey": {"value": "s1", "secret": true},
+                "sessionToken": {"value": "t1", "secret": true}}}}},
+            "list": {"value": [{"value": {
+                "accessKeyId": {"value": "AKIA2"},
+                "secretAccessKey": {"value": "s2", "secret": true}}}]},
+            "half": {"value": {"accessKeyId": {"value": "AKIA3"}}},
+            "odd": {"value": {"accessKeyId": {"value": 7}, "secretAccessKey": {"value": "s4"}}}
+        }});
+        let value = environment_value(&env).unwrap();
+        let keys: Vec<(CredentialPart, String)> = aws_keys(&value)
+            .into_iter()
+            .map(|c| (c.part, c.value))
+            .collect();
+        use CredentialPart::*;
+        assert_eq!(
+            keys,
+            [
+                (AccessKeyId, "AKIA1".to_string()),
+                (SecretAccessKey, "s1".into()),
+                (SessionToken, "t1".into()),
+                (AccessKeyId, "AKIA2".into()),
+                (SecretAccessKey, "s2".into()),
+            ]
+        );
     }
 }

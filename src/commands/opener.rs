@@ -32,10 +32,15 @@ impl Opener for HookOpener<'_> {
         let app = self.app;
         if let Target::Reference(r) = &project.settings.target {
             if let Some(cloud) = self.open_cloud(project, r, now) {
-                let (value, expires_at, sources) = cloud?;
-                // Evaluated by Pulumi Cloud: no provider marks which values
-                // are aws-login keys, so endpoint mode has none to serve.
-                return self.entry(project, value, expires_at, &[], sources, now);
+                let (opened, sources) = cloud?;
+                return self.entry(
+                    project,
+                    opened.value,
+                    Some(opened.expires_at),
+                    &opened.credentials,
+                    sources,
+                    now,
+                );
             }
         }
         let recorded = match (&project.settings.target, definition) {
@@ -177,7 +182,7 @@ impl HookOpener<'_> {
         };
         let opened = Cloud::new(login).and_then(|c| c.open(&loc.env, loc.version.as_deref(), now));
         Some(match opened {
-            Ok(o) => Ok((o.value, Some(o.expires_at), sources.clone())),
+            Ok(o) => Ok((o, sources.clone())),
             Err(CloudError::Invalid { diagnostics, .. }) => {
                 let errors: Vec<String> = diagnostics
                     .iter()
@@ -192,8 +197,8 @@ impl HookOpener<'_> {
     }
 }
 
-/// A cloud environment's value, expiry and sources, or why it failed.
-type CloudOpened = Result<(Value, Option<i64>, Vec<Source>), Failed>;
+/// A cloud environment opened, with its sources, or why it failed.
+type CloudOpened = Result<(crate::cloud::Opened, Vec<Source>), Failed>;
 
 /// One record per file. A file read twice with different bytes (changed
 /// during the evaluation) gets a hash nothing matches, so the entry is

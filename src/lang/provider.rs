@@ -45,6 +45,28 @@ pub enum CredentialPart {
     SessionToken,
 }
 
+impl Credential {
+    /// The key strings of an object shaped as `aws-login`'s output
+    /// (`accessKeyId`, `secretAccessKey`, and `sessionToken` but for some
+    /// static keys).
+    pub fn aws_keys(login: &Value) -> Vec<Credential> {
+        [
+            ("accessKeyId", CredentialPart::AccessKeyId),
+            ("secretAccessKey", CredentialPart::SecretAccessKey),
+            ("sessionToken", CredentialPart::SessionToken),
+        ]
+        .into_iter()
+        .filter_map(|(key, part)| {
+            let value = login.get(key).and_then(Value::as_str)?;
+            Some(Credential {
+                part,
+                value: value.to_string(),
+            })
+        })
+        .collect()
+    }
+}
+
 /// One output string that is a credential part. `Debug` hides the value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {

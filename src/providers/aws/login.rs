@@ -12,9 +12,7 @@ use super::inputs::Object;
 use super::sdk::{self, Call, Identity, Service, Target};
 use super::{token, when_known, Settings};
 use crate::duration::{self, GoStyle};
-use crate::lang::{
-    BoxFuture, Context, Credential, CredentialPart, Opened, Provider, ProviderError, Value,
-};
+use crate::lang::{BoxFuture, Context, Credential, Opened, Provider, ProviderError, Value};
 
 const NAME: &str = "aws-login";
 /// ESC defaults to 2h, which STS refuses for any role left at IAM's
@@ -239,19 +237,7 @@ fn default_session_name(user: Option<&str>) -> String {
 /// Records which outputs are the keys, so the credential endpoint can serve
 /// the variables that carry them.
 fn mark_credentials(mut opened: Opened) -> Opened {
-    let parts = [
-        ("accessKeyId", CredentialPart::AccessKeyId),
-        ("secretAccessKey", CredentialPart::SecretAccessKey),
-        ("sessionToken", CredentialPart::SessionToken),
-    ];
-    for (key, part) in parts {
-        if let Some(value) = opened.value.get(key).and_then(Value::as_str) {
-            opened.credentials.push(Credential {
-                part,
-                value: value.to_string(),
-            });
-        }
-    }
+    opened.credentials = Credential::aws_keys(&opened.value);
     opened
 }
 
