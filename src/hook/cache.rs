@@ -45,7 +45,8 @@ pub struct Entry {
     pub unopened: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` shows a secret's name, never its value.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CachedVar {
     pub name: String,
     pub value: String,
@@ -55,6 +56,21 @@ pub struct CachedVar {
     /// exports the endpoint instead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws: Option<CredentialPart>,
+}
+
+impl std::fmt::Debug for CachedVar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = if self.secret || self.aws.is_some() {
+            "[secret]"
+        } else {
+            self.value.as_str()
+        };
+        f.debug_struct("CachedVar")
+            .field("name", &self.name)
+            .field("value", &value)
+            .field("aws", &self.aws)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -235,6 +251,7 @@ mod tests {
             unopened: false,
         };
         cache.write(&key, &entry).unwrap();
+        assert!(!format!("{entry:?}").contains("\"1\""), "{entry:?}");
         let back = cache.read(&key).unwrap();
         assert!(back.is_current(&[]));
         assert_eq!(back.refresh_at(None), Some(3600 - 600));

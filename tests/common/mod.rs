@@ -36,7 +36,14 @@ impl Home {
     /// behaviour (editor, org config from the real home).
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_escsh"));
+        // A developer's Pulumi login must not send a test to the network.
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("PULUMI_") {
+                c.env_remove(&k);
+            }
+        }
         c.env("ESCSH_HOME", self.path())
+            .env("PULUMI_HOME", self.path().join("no-pulumi-login"))
             .env_remove("VISUAL")
             .env_remove("EDITOR")
             .stdin(Stdio::null());
