@@ -102,20 +102,10 @@ fn loads_refreshes_and_unloads(sh: Sh) {
 /// prompt comes back without the values (and says why), and a later prompt
 /// loads them without a second open.
 fn a_slow_first_open_does_not_hold_the_prompt(sh: Sh) {
-    let kit = Kit::new();
-    let s = StandIn::start();
-    s.put("acme/app/dev", 1, "", revision("one", now() + 7200));
     // Past the prompt's 2 s wait, within the call's 15 s.
-    s.fault(
-        "POST",
-        "/api/esc/environments/acme/app/dev",
-        cloudkit::Fault::Slow(std::time::Duration::from_secs(6)),
-        1,
-    );
-    let proj = kit.project("proj", "acme/app/dev\n");
-    let env = pulumi_env(&s);
+    let slow = cloudkit::Fault::Slow(std::time::Duration::from_secs(6));
+    let (kit, s, _proj, env) = cloud_project(slow);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    allow(&kit, &proj, &env);
     let Some(session) = kit.run_with(
         sh,
         &[
@@ -162,19 +152,8 @@ fn a_slow_first_open_does_not_hold_the_prompt(sh: Sh) {
 /// waited for it, as an open in place would be, and nothing loads.
 #[test]
 fn a_failed_first_open_is_said_at_the_prompt() {
-    let kit = Kit::new();
-    let s = StandIn::start();
-    s.put("acme/app/dev", 1, "", revision("one", now() + 7200));
-    s.fault(
-        "POST",
-        "/api/esc/environments/acme/app/dev",
-        cloudkit::Fault::Status(403),
-        1,
-    );
-    let proj = kit.project("proj", "acme/app/dev\n");
-    let env = pulumi_env(&s);
+    let (kit, s, _proj, env) = cloud_project(cloudkit::Fault::Status(403));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    allow(&kit, &proj, &env);
     let sh = Sh::Bash;
     let script = [
         sh.hook_line().to_string(),
@@ -206,6 +185,28 @@ fn a_failed_first_open_is_said_at_the_prompt() {
     assert!(!session.stderr.contains(TOKEN));
 }
 
+/// A project whose `.escrc` names `acme/app/dev`, allowed, against a
+/// stand-in serving it (FOO=one, an expiry two hours away) that answers
+/// the first open with `fault`; with the variables that log in to it.
+fn cloud_project(
+    fault: cloudkit::Fault,
+) -> (
+    Kit,
+    StandIn,
+    std::path::PathBuf,
+    Vec<(&'static str, String)>,
+) {
+    let kit = Kit::new();
+    let s = StandIn::start();
+    s.put("acme/app/dev", 1, "", revision("one", now() + 7200));
+    s.fault("POST", "/api/esc/environments/acme/app/dev", fault, 1);
+    let proj = kit.project("proj", "acme/app/dev\n");
+    let env = pulumi_env(&s);
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    allow(&kit, &proj, &pairs);
+    (kit, s, proj, env)
+}
+
 fn allow(kit: &Kit, dir: &std::path::Path, env: &[(&str, &str)]) {
     let o = Command::new(shellkit::real_escsh())
         .arg("allow")
@@ -235,20 +236,10 @@ for_each_shell!(
 
 #[test]
 fn shells_entering_at_once_make_one_open() {
-    let kit = Kit::new();
-    let s = StandIn::start();
-    s.put("acme/app/dev", 1, "", revision("one", now() + 7200));
     // A slow server makes the shells meet at the lock.
-    s.fault(
-        "POST",
-        "/api/esc/environments/acme/app/dev",
-        cloudkit::Fault::Slow(std::time::Duration::from_millis(500)),
-        1,
-    );
-    let proj = kit.project("proj", "acme/app/dev\n");
-    let env = pulumi_env(&s);
+    let slow = cloudkit::Fault::Slow(std::time::Duration::from_millis(500));
+    let (kit, s, proj, env) = cloud_project(slow);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    allow(&kit, &proj, &env);
     let children: Vec<_> = (0..6)
         .map(|_| {
             Command::new(shellkit::real_escsh())
