@@ -66,6 +66,10 @@ fn loads_refreshes_and_unloads(sh: Sh) {
             sh.show("loaded", &["FOO", "SECRET_VAR"]),
             "sleep 3".into(),
             ":".into(),
+            // The refresh runs in the background: time for a loaded
+            // machine to start it and write its answer.
+            "sleep 3".into(),
+            ":".into(),
             "sleep 3".into(),
             ":".into(),
             sh.show("refreshed", &["FOO"]),

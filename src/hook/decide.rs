@@ -401,10 +401,11 @@ pub fn obtain(
 }
 
 /// Starts the open in the background unless one is under way, and waits
-/// for what it writes until `limit` after that open started: a prompt that
-/// starts it, or another shell's arriving just after, gets its answer from
-/// a working server; a prompt while a slow one is still answering does not
-/// wait again.
+/// for what it writes until `limit` after that open started (when its
+/// opener took the lock: a loaded machine's slow process start does not
+/// count against the server). A prompt that starts it, or another shell's
+/// arriving just after, gets its answer from a working server; a prompt
+/// while a slow one is still answering does not wait again.
 fn open_detached(
     cache: &Cache,
     key: &str,
@@ -413,26 +414,30 @@ fn open_detached(
     limit: Duration,
     found: impl Fn() -> Option<Result<Entry, Unavailable>>,
 ) -> std::io::Result<Result<Entry, Unavailable>> {
-    let (mut ours, deadline) = match cache.try_lock(key)? {
+    let mut ours = match cache.try_lock(key)? {
         Some(lock) => {
             // The opener takes the lock itself; should another shell take
             // it first, one of the two openers finds it held and leaves.
             drop(lock);
             match opener.open_detached(&project.rc.path) {
-                Some(child) => (Some(child), SystemTime::now() + limit),
+                Some(child) => Some(child),
                 None => return Ok(Err(Unavailable::Opening)),
             }
         }
-        None => match cache.locked_at(key) {
-            Some(at) => (None, at + limit),
-            None => return Ok(Err(Unavailable::Opening)),
-        },
+        None => None,
     };
+    let started = SystemTime::now();
     loop {
         if let Some(found) = found() {
             return Ok(found);
         }
-        if SystemTime::now() >= deadline {
+        let opening_since = match (&ours, cache.locked_at(key)) {
+            (Some(_), Some(at)) => at.max(started),
+            (Some(_), None) => started,
+            (None, Some(at)) => at,
+            (None, None) => return Ok(Err(Unavailable::Opening)),
+        };
+        if SystemTime::now() >= opening_since + limit {
             return Ok(Err(Unavailable::Opening));
         }
         // Over when no one holds the lock any more (and the opener this
