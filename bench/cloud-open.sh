@@ -63,8 +63,22 @@ env_path="$url/api/esc/environments/acme/app/dev"
 } >"$work/curlrc"
 curl_cmd="curl -sf -K $work/curlrc -X POST '$env_path/open?duration=12h0m0s' -o /dev/null --next -sf -K $work/curlrc '$env_path/open/bench' -o /dev/null"
 
+# The hook's first load of the same environment in a new shell: opened by a
+# detached `escsh refresh` that the prompt waits for (the cache is emptied
+# before each run, so every run is a first open).
+mkdir -p "$work/proj"
+echo 'acme/app/dev' >"$work/proj/.escrc"
+(cd "$work/proj" && "$escsh" allow >/dev/null 2>&1)
+first_load="sh -c 'cd $work/proj && exec $escsh export bash >/dev/null'"
+(cd "$work/proj" && "$escsh" export bash 2>/dev/null) | grep -q "APP_URL='https://dev.example'" || {
+    echo "cloud-open.sh: the hook did not load the stand-in's environment at once" >&2
+    exit 1
+}
+
 hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/table.md" \
     -n 'escsh open acme/app/dev' "$escsh open acme/app/dev" \
+    -n 'hook first load (escsh export bash, empty cache)' \
+    --prepare "rm -rf $ESCSH_HOME/run/opened" "$first_load" \
     -n 'curl: POST open + GET open/{id}' "$curl_cmd" >&2
 cat "$work/table.md"
 
