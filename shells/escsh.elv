@@ -22,6 +22,7 @@ var s: = (ns [
 ])
 
 use path
+use str
 
 # Whether the last export may be out of date. Where an .escrc applies that
 # needs escsh itself (see the top); elsewhere only an .escrc appearing can
@@ -67,8 +68,17 @@ fn __escsh_hook {
     }
 }
 
-set after-chdir = [$@after-chdir {|_| __escsh_hook }]
+# Loading the hook again (a re-sourced rc.elv) replaces its functions
+# instead of adding a second set; a builtin has no body to look at.
+fn __escsh_others {|hooks|
+    for h $hooks {
+        var body = ''
+        try { set body = $h[body] } catch { }
+        if (not (str:contains $body __escsh_)) { put $h }
+    }
+}
+set after-chdir = [(__escsh_others $after-chdir) {|_| __escsh_hook }]
 # The editor (edit:) exists only in an interactive shell; a script that
 # loads the hook still gets it on `cd`. (`?()` runs in this scope, where a
 # `try` block would be a closure that does not see edit:.)
-var _ = ?(eval 'set edit:before-readline = [$@edit:before-readline $__escsh_hook~]')
+var _ = ?(eval 'set edit:before-readline = [(__escsh_others $edit:before-readline) $__escsh_hook~]')

@@ -67,9 +67,16 @@ def --env __escsh_hook [] {
     }
 }
 
+# Loading the hook again (a re-sourced config) replaces its closures
+# instead of adding a second set.
+def __escsh_not_ours [hook: any] {
+    ($hook | describe) != "closure" or ((view source $hook) !~ '__escsh_hook')
+}
 $env.config.hooks.pre_prompt = (
-    $env.config.hooks.pre_prompt? | default [] | append {|| __escsh_hook }
+    $env.config.hooks.pre_prompt? | default []
+    | where {|h| __escsh_not_ours $h } | append {|| __escsh_hook }
 )
 $env.config.hooks.env_change.PWD = (
-    $env.config.hooks.env_change.PWD? | default [] | append {|before, after| __escsh_hook }
+    $env.config.hooks.env_change.PWD? | default []
+    | where {|h| __escsh_not_ours $h } | append {|before, after| __escsh_hook }
 )

@@ -17,3 +17,11 @@ fn child_shell() {
 fn child_shell_elsewhere() {
     scenarios::child_shell_elsewhere(SH);
 }
+
+#[test]
+fn hook_loaded_twice() {
+    scenarios::hook_loaded_twice(
+        SH,
+        "echo '@hooks' (count $edit:before-readline) (count $after-chdir)",
+    );
+}

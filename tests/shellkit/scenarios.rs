@@ -1394,3 +1394,32 @@ pub fn child_shell_from_script(sh: Sh, how: &ChildScript) {
         s.dump()
     );
 }
+
+/// Loading the hook again (a re-sourced config) leaves one set of hooks,
+/// and the environment still loads and unloads. `count` is a command that
+/// prints `@hooks ` and the number of hooks in each list the hook joins.
+pub fn hook_loaded_twice(sh: Sh, count: &str) {
+    let kit = Kit::new();
+    standard(&kit, true);
+    let Some(s) = run(
+        &kit,
+        sh,
+        &[
+            count.replace("@hooks", "@none"),
+            sh.hook_line().into(),
+            count.replace("@hooks", "@once"),
+            sh.hook_line().into(),
+            count.replace("@hooks", "@twice"),
+            "cd proj".into(),
+            sh.show("in", &["FOO"]),
+            "cd ..".into(),
+            sh.show("out", &["FOO"]),
+        ],
+    ) else {
+        return;
+    };
+    assert_ne!(s.line("none"), s.line("once"), "{}", s.dump());
+    assert_eq!(s.line("once"), s.line("twice"), "{}", s.dump());
+    assert_eq!(s.line("in"), "FOO=bar", "{}", s.dump());
+    assert_eq!(s.line("out"), "FOO=<unset>", "{}", s.dump());
+}
