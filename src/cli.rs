@@ -236,8 +236,10 @@ pub enum EnvCommand {
     Edit(EnvEditArgs),
     /// Set one value in a definition.
     ///
-    /// The definition is rewritten from its parsed YAML: comments and
-    /// formatting are not kept. Use `env edit` to keep them.
+    /// A value already there is replaced in place, the rest of the file as
+    /// written. A new key rewrites the definition from its parsed YAML,
+    /// which drops comments and formatting (escsh says so); `env edit` keeps
+    /// them.
     Set(EnvSetArgs),
     /// Remove an environment's definition.
     Rm(EnvRmArgs),

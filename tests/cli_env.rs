@@ -204,6 +204,40 @@ fn set_edits_values() {
     assert!(stderr(&o).contains("env init"), "{}", stderr(&o));
 }
 
+/// Replacing a scalar keeps the file as written around it, comments
+/// included, and a secret set there is encrypted in place.
+#[test]
+fn set_replaces_a_scalar_in_place() {
+    let h = Home::new();
+    let text = "# team settings\nvalues:\n  app:\n    port: 80 # the public one\n    token: old # rotated monthly\n  hosts: [a, b] # two\n";
+    h.write_env("e", text);
+    let o = h.run(["env", "set", "e", "app.port", "8080"]);
+    assert_code(&o, 0);
+    assert!(!stderr(&o).contains("comments"), "{}", stderr(&o));
+    let o = h.run(["env", "set", "e", "hosts[1]", "b-2", "--string"]);
+    assert_code(&o, 0);
+    let secret = "n3w-t0ken-value";
+    let o = h.run(["env", "set", "e", "app.token", secret, "--secret"]);
+    assert_code(&o, 0);
+    let saved = h.read_env("e").unwrap();
+    let before_token = text
+        .replace("port: 80 ", "port: 8080 ")
+        .replace("[a, b]", "[a, \"b-2\"]");
+    let (head, tail) = before_token.split_once("token: old").unwrap();
+    assert!(
+        saved.starts_with(&format!("{head}token: {{fn::secret: {{ciphertext: ")),
+        "{saved}"
+    );
+    assert!(saved.ends_with(&format!("}}}}{tail}")), "{saved}");
+    assert!(!saved.contains(secret), "{saved}");
+    let o = h.run(["open", "e"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"app": {"port": 8080, "token": secret}, "hosts": ["a", "b-2"]})
+    );
+}
+
 #[test]
 fn set_never_echoes_the_value_in_errors() {
     let h = Home::new();

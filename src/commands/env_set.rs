@@ -1,7 +1,9 @@
 //! `escsh env set NAME PATH VALUE`: change one value of a definition.
 //!
-//! The definition is parsed and re-serialized with serde_yaml, so comments
-//! and formatting are lost; `env edit` keeps them.
+//! A value that replaces a scalar is written in its place, so comments and
+//! layout stay. Anything else (a new key, a list or mapping replaced) is
+//! done on the parsed document, re-serialized with serde_yaml: comments and
+//! formatting are then lost, and escsh says so (`env edit` keeps them).
 
 use std::collections::HashSet;
 
@@ -24,11 +26,13 @@ pub fn set(app: &App, args: &EnvSetArgs) -> Result<()> {
     }
     let value = new_value(args)?;
     let original = app.store.read(&env)?;
-    let updated = set_in_definition(&original, &path, value)?;
+    let rewritten = set_in_definition(&original, &path, value.clone())?;
+    let in_place = set_in_place(&original, &path, &value, &rewritten);
+    let updated = in_place.as_deref().unwrap_or(&rewritten);
     check_before_save(app, &env, updated.as_bytes(), args.force)?;
     let sealed = app.seal(&env, updated.as_bytes(), &crate::secrets::Revealed::none())?;
     app.store.write(&env, &sealed)?;
-    if has_own_comments(&original, &env) {
+    if in_place.is_none() && has_own_comments(&original, &env) {
         eprintln!("escsh: note: comments in {env} were not kept (`env set` rewrites the YAML; `env edit` keeps them)");
     }
     Ok(())
@@ -106,6 +110,54 @@ pub fn set_in_definition(source: &[u8], path: &[Accessor], value: Yaml) -> Resul
     serde_yaml::to_string(&doc).context("rendering the definition")
 }
 
+/// `source` with the scalar at `values.<path>` replaced by `value` in flow
+/// style, everything else as written; `None` when no scalar is there, or
+/// when the result would not be the document `expected` (the same change
+/// made on the parsed document) is.
+fn set_in_place(source: &[u8], path: &[Accessor], value: &Yaml, expected: &str) -> Option<String> {
+    let text = std::str::from_utf8(source).ok()?;
+    let span = crate::secrets::rewrite::scalar_span(text, path).ok()??;
+    let mut out = text.to_string();
+    out.replace_range(span, &flow(value)?);
+    let got: Yaml = serde_yaml::from_str(&out).ok()?;
+    let want: Yaml = serde_yaml::from_str(expected).ok()?;
+    (got == want).then_some(out)
+}
+
+/// `value` on one line, in YAML's flow style: `{fn::secret: "s"}`.
+fn flow(value: &Yaml) -> Option<String> {
+    let items = |all: Vec<Option<String>>| all.into_iter().collect::<Option<Vec<_>>>();
+    Some(match value {
+        // JSON's escapes are a subset of YAML's double-quoted ones.
+        Yaml::String(s) => serde_json::to_string(s).ok()?,
+        Yaml::Sequence(seq) => format!("[{}]", items(seq.iter().map(flow).collect())?.join(", ")),
+        Yaml::Mapping(map) => {
+            let entries = map
+                .iter()
+                .map(|(k, v)| Some(format!("{}: {}", key(k)?, flow(v)?)));
+            format!("{{{}}}", items(entries.collect())?.join(", "))
+        }
+        Yaml::Tagged(_) => return None,
+        _ => serde_yaml::to_string(value).ok()?.trim_end().to_string(),
+    })
+}
+
+/// A mapping key: bare when it reads back as the same string.
+fn key(k: &Yaml) -> Option<String> {
+    let text = k.as_str()?;
+    let bare = text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
+        && !text.ends_with(':')
+        && !["true", "false", "null"].contains(&text.to_ascii_lowercase().as_str());
+    if bare {
+        Some(text.to_string())
+    } else {
+        serde_json::to_string(text).ok()
+    }
+}
+
 /// Whether `source` has comment lines of the user's: the guidance of the
 /// `env init` template is escsh's own, and dropping it is no loss worth a
 /// warning.
@@ -144,6 +196,50 @@ mod tests {
         )
         .unwrap();
         assert!(out.contains("k.1: 1"), "{out}");
+    }
+
+    /// What `env set` saves: in place when it can be.
+    fn set_kept(src: &str, path: &str, value: &str) -> String {
+        let v: Yaml = serde_yaml::from_str(value).unwrap();
+        let path = access::parse_path(path).unwrap();
+        let rewritten = set_in_definition(src.as_bytes(), &path, v.clone()).unwrap();
+        set_in_place(src.as_bytes(), &path, &v, &rewritten).unwrap_or(rewritten)
+    }
+
+    #[test]
+    fn a_replaced_scalar_keeps_comments_and_layout() {
+        let src = "# the app
+values:
+  app:
+    port: 80 # public
+    url: 'x'
+  list: [a, \"b\"] # two
+  env:
+    - one
+";
+        assert_eq!(
+            set_kept(src, "app.port", "8080"),
+            src.replace("port: 80 #", "port: 8080 #")
+        );
+        assert_eq!(
+            set_kept(src, "app.url", r#""it's \"q\"\tx""#),
+            src.replace("url: 'x'", r#"url: "it's \"q\"\tx""#)
+        );
+        assert_eq!(
+            set_kept(src, "list[1]", "{fn::secret: s}"),
+            src.replace("\"b\"]", "{fn::secret: \"s\"}]")
+        );
+        assert_eq!(
+            set_kept(src, "env[0]", "null"),
+            src.replace("- one", "- null")
+        );
+        assert_eq!(
+            set_kept(src, "app.port", r#"{"a b": 1, k: [1, two], "true": x}"#),
+            src.replace("80 #", r#"{"a b": 1, k: [1, "two"], "true": "x"} #"#)
+        );
+        // A new key, or a mapping replaced: the whole document is rewritten.
+        assert!(!set_kept(src, "app.new", "1").contains('#'));
+        assert!(!set_kept(src, "app", "1").contains('#'));
     }
 
     #[test]

@@ -56,10 +56,32 @@ enum FrameKind {
 
 /// The `fn::secret` calls under `values`, in document order.
 pub fn find(text: &str) -> Result<Vec<Found>, String> {
+    scan(text).map(|s| s.secrets)
+}
+
+/// The span of the scalar at `values.<path>`, if that node is a scalar
+/// (`env set` replaces it in place, keeping the rest as written).
+pub fn scalar_span(text: &str, path: &[Accessor]) -> Result<Option<Range<usize>>, String> {
+    let scan = scan(text)?;
+    Ok(scan
+        .scalars
+        .into_iter()
+        .find(|(p, _)| p.as_slice() == path)
+        .map(|(_, span)| span))
+}
+
+struct Scan {
+    secrets: Vec<Found>,
+    /// Every scalar value under `values` (not keys), with its path.
+    scalars: Vec<(Vec<Accessor>, Range<usize>)>,
+}
+
+fn scan(text: &str) -> Result<Scan, String> {
     let offsets = Offsets::new(text);
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut found = Vec::new();
+    let mut scalars = Vec::new();
     loop {
         let (event, mark) = parser.next_token().map_err(|e| e.to_string())?;
         let at = offsets.byte(mark.index());
@@ -137,9 +159,21 @@ pub fn find(text: &str) -> Result<Vec<Found>, String> {
             }
             _ => continue,
         };
+        let top = stack.len() == 1;
         let Some(parent) = stack.last_mut() else {
             continue;
         };
+        if let (Node2::Scalar(_, span), true, false) = (&done, parent.under_values, top) {
+            let step = match &parent.kind {
+                FrameKind::Seq { index } => Some(Accessor::Index(*index)),
+                FrameKind::Map { key, .. } => key.as_ref().map(|(k, _)| Accessor::Key(k.clone())),
+            };
+            if let Some(step) = step {
+                let mut path = parent.path.clone();
+                path.push(step);
+                scalars.push((path, span.clone()));
+            }
+        }
         match &mut parent.kind {
             FrameKind::Seq { index } => *index += 1,
             FrameKind::Map {
@@ -176,7 +210,10 @@ pub fn find(text: &str) -> Result<Vec<Found>, String> {
             },
         }
     }
-    Ok(found)
+    Ok(Scan {
+        secrets: found,
+        scalars,
+    })
 }
 
 enum Node2 {
