@@ -118,6 +118,7 @@ fn a_slow_first_open_does_not_hold_the_prompt(sh: Sh) {
             sh.show("first", &["FOO", "SECRET_VAR"]),
             ":".into(),
             sh.show("second", &["FOO"]),
+            "escsh status".into(),
             "sleep 7".into(),
             ":".into(),
             sh.show("later", &["FOO", "SECRET_VAR"]),
@@ -134,6 +135,11 @@ fn a_slow_first_open_does_not_hold_the_prompt(sh: Sh) {
         session.dump()
     );
     assert_eq!(session.line("second"), "FOO=<unset>", "{}", session.dump());
+    assert!(
+        session.stdout.contains("\nopeningSince: "),
+        "status says it is opening: {}",
+        session.dump()
+    );
     assert!(
         session
             .stderr
