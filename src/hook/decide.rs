@@ -372,8 +372,12 @@ pub fn obtain(
     if let Wait::Prompt(limit) = wait {
         if opener.opens_remotely(project) {
             let found = || cache.read(&key).and_then(usable);
-            return open_detached(&cache, &key, project, opener, limit, found)
-                .map_err(|e| fail(e.to_string()))?;
+            // `None`: no process could be started; open in place instead.
+            if let Some(result) = open_detached(&cache, &key, project, opener, limit, found)
+                .map_err(|e| fail(e.to_string()))?
+            {
+                return result;
+            }
         }
     }
     let _lock = cache.lock(&key).map_err(|e| fail(e.to_string()))?;
@@ -413,19 +417,31 @@ fn open_detached(
     opener: &dyn Opener,
     limit: Duration,
     found: impl Fn() -> Option<Result<Entry, Unavailable>>,
-) -> std::io::Result<Result<Entry, Unavailable>> {
-    let mut ours = match cache.try_lock(key)? {
+) -> std::io::Result<Option<Result<Entry, Unavailable>>> {
+    let ours = match cache.try_lock(key)? {
         Some(lock) => {
             // The opener takes the lock itself; should another shell take
             // it first, one of the two openers finds it held and leaves.
             drop(lock);
             match opener.open_detached(&project.rc.path) {
                 Some(child) => Some(child),
-                None => return Ok(Err(Unavailable::Opening)),
+                None => return Ok(None),
             }
         }
         None => None,
     };
+    wait_for(cache, key, ours, limit, found).map(Some)
+}
+
+/// Waits for an open under way: see [`open_detached`]. `ours` is the
+/// opener this prompt started, if it did.
+fn wait_for(
+    cache: &Cache,
+    key: &str,
+    mut ours: Option<Child>,
+    limit: Duration,
+    found: impl Fn() -> Option<Result<Entry, Unavailable>>,
+) -> std::io::Result<Result<Entry, Unavailable>> {
     let started = SystemTime::now();
     loop {
         if let Some(found) = found() {
