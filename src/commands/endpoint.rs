@@ -1,14 +1,14 @@
 //! The AWS keys of a target (a project's `.escrc` or a reference), from the
 //! hook's cache: what the agent serves and `aws credential-process`
 //! prints. Opening, locking and refreshing go through the hook's own path
-//! (`decide::obtain`, `refresh::refresh_project`), so every shell, the
+//! (`obtain::obtain`, `refresh::refresh_project`), so every shell, the
 //! agent and its clients share one open per credential lifetime.
 
 use super::opener::HookOpener;
 use super::App;
 use crate::agent::Target;
 use crate::hook::cache::{Cache, CredentialPart, Entry};
-use crate::hook::decide::{obtain, Unavailable, Wait};
+use crate::hook::obtain::{obtain, Unavailable, Wait};
 use crate::hook::project::{Project, Standing};
 use crate::hook::trust::TrustStore;
 

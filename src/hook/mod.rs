@@ -7,6 +7,7 @@ pub mod diff;
 pub mod export;
 pub mod fingerprint;
 pub mod guard;
+pub mod obtain;
 pub mod project;
 pub mod rc;
 pub mod state;
