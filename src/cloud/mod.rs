@@ -294,7 +294,7 @@ impl Cloud {
                 let wanted = env.short_name();
                 let near = list
                     .iter()
-                    .map(|r| (distance(&r.short_name(), &wanted), r))
+                    .map(|r| (crate::lang::edit_distance(&r.short_name(), &wanted), r))
                     .filter(|(d, _)| *d <= 3)
                     .min_by_key(|(d, _)| *d);
                 match near {
@@ -380,28 +380,12 @@ fn server_message(body: &[u8]) -> String {
     line.chars().take(300).collect()
 }
 
-/// Edit distance, for `did you mean`.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn near_names() {
-        assert_eq!(super::distance("app/dev", "app/dve"), 2);
-        assert_eq!(super::distance("app/dev", "app/dev"), 0);
+        assert_eq!(crate::lang::edit_distance("app/dev", "app/dve"), 2);
+        assert_eq!(crate::lang::edit_distance("app/dev", "app/dev"), 0);
         assert_eq!(super::encode_query("a b/c"), "a%20b%2Fc");
     }
 }

@@ -23,6 +23,7 @@ mod val;
 pub mod value;
 
 pub use diag::{Diagnostic, Severity};
+pub use resolve::edit_distance;
 pub use value::{Kind, Number, Value};
 
 pub use provider::{
