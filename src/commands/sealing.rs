@@ -27,15 +27,10 @@ pub(super) fn seal_in_store(
     let Ok(text) = std::str::from_utf8(definition) else {
         return Ok(definition.to_vec());
     };
-    let location = app.store.location(env);
-    let path = app.store.watch_path(env);
-    let stop = app.paths.store_dir();
-    let place = Place {
-        dir: path.as_deref().and_then(Path::parent),
-        stop: Some(&stop),
-        location: &location,
-    };
-    match secrets::encrypt(&app.keyring, &place, text, revealed) {
+    let sealed = in_store(app, env, |place| {
+        secrets::encrypt(&app.keyring, place, text, revealed)
+    });
+    match sealed {
         Ok(Some((sealed, fresh, recipients))) => {
             if fresh > 0 {
                 say_shared(app, &recipients);
@@ -54,6 +49,19 @@ pub(super) fn seal_in_store(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Runs `f` on the place of `env` in the store: its directory, the
+/// store's root to stop the search for `recipients` at, and its location.
+fn in_store<T>(app: &App, env: &EnvRef, f: impl FnOnce(&Place) -> T) -> T {
+    let location = app.store.location(env);
+    let path = app.store.watch_path(env);
+    let stop = app.paths.store_dir();
+    f(&Place {
+        dir: path.as_deref().and_then(Path::parent),
+        stop: Some(&stop),
+        location: &location,
+    })
 }
 
 /// Lists the keys besides the user's that can read what was encrypted.
@@ -94,16 +102,11 @@ impl Target {
         match self {
             Target::Env(env) => {
                 let bytes = app.store.read(env)?;
-                let text = utf8(&bytes, &app.store.location(env))?;
-                let location = app.store.location(env);
-                let path = app.store.watch_path(env);
-                let stop = app.paths.store_dir();
-                let place = Place {
-                    dir: path.as_deref().and_then(Path::parent),
-                    stop: Some(&stop),
-                    location: &location,
-                };
-                if let Some(new) = change(&place, text)? {
+                let new = in_store(app, env, |place| {
+                    let text = utf8(&bytes, place.location)?;
+                    change(place, text)
+                })?;
+                if let Some(new) = new {
                     app.store.write(env, new.as_bytes())?;
                 }
             }
