@@ -838,8 +838,7 @@ pub fn spawn_count_right_after_loading(sh: Sh) {
 /// adopts the state without applying it twice, and restores on leave;
 /// the parent is unaffected.
 pub fn child_shell(sh: Sh) {
-    let kit = Kit::new();
-    standard(&kit, true);
+    let kit = child_world();
     let child = match sh {
         Sh::Bash => "bash --norc --noprofile -i",
         Sh::Zsh => "zsh -f -i",
@@ -849,11 +848,7 @@ pub fn child_shell(sh: Sh) {
         Sh::Xonsh => "xonsh -i",
         Sh::Tcsh => "tcsh -f -i",
     };
-    let names = ["FOO", "KEEP", "SEC", "ESCSH_ENV"];
-    kit.define(
-        "app/dev",
-        "values:\n  environmentVariables:\n    FOO: bar\n    KEEP: inner\n    SEC:\n      fn::secret: hush-hush\n",
-    );
+    let names = CHILD_NAMES;
     let Some(s) = run(
         &kit,
         sh,
@@ -876,22 +871,33 @@ pub fn child_shell(sh: Sh) {
     ) else {
         return;
     };
+    child_session_checks(&s);
+}
+
+/// What both child-shell scenarios define: `app/dev` with a secret, and
+/// `KEEP`, which the parent sets before loading.
+fn child_world() -> Kit {
+    let kit = Kit::new();
+    standard(&kit, true);
+    kit.define(
+        "app/dev",
+        "values:\n  environmentVariables:\n    FOO: bar\n    KEEP: inner\n    SEC:\n      fn::secret: hush-hush\n",
+    );
+    kit
+}
+
+const CHILD_NAMES: [&str; 4] = ["FOO", "KEEP", "SEC", "ESCSH_ENV"];
+
+/// The parent loads, the child adopts without loading again and restores
+/// on leave, the parent is unaffected and restores on its own leave.
+fn child_session_checks(s: &Session) {
     let loaded = "FOO=bar KEEP=inner SEC=hush-hush ESCSH_ENV=app/dev";
+    let out = "FOO=<unset> KEEP=orig SEC=<unset> ESCSH_ENV=<unset>";
     assert_eq!(s.line("parent-in"), loaded, "{}", s.dump());
     assert_eq!(s.line("child-in"), loaded, "{}", s.dump());
-    assert_eq!(
-        s.line("child-out"),
-        "FOO=<unset> KEEP=orig SEC=<unset> ESCSH_ENV=<unset>",
-        "{}",
-        s.dump()
-    );
+    assert_eq!(s.line("child-out"), out, "{}", s.dump());
     assert_eq!(s.line("parent-after"), loaded, "{}", s.dump());
-    assert_eq!(
-        s.line("parent-out"),
-        "FOO=<unset> KEEP=orig SEC=<unset> ESCSH_ENV=<unset>",
-        "{}",
-        s.dump()
-    );
+    assert_eq!(s.line("parent-out"), out, "{}", s.dump());
     assert_eq!(
         s.stderr_count("escsh: loading app/dev"),
         1,
@@ -1332,13 +1338,8 @@ pub struct ChildScript {
 /// A child shell started inside a loaded one adopts the state without
 /// applying it twice and restores on leave; the parent is unaffected.
 pub fn child_shell_from_script(sh: Sh, how: &ChildScript) {
-    let kit = Kit::new();
-    standard(&kit, true);
-    kit.define(
-        "app/dev",
-        "values:\n  environmentVariables:\n    FOO: bar\n    KEEP: inner\n    SEC:\n      fn::secret: hush-hush\n",
-    );
-    let names = ["FOO", "KEEP", "SEC", "ESCSH_ENV"];
+    let kit = child_world();
+    let names = CHILD_NAMES;
     let child = kit.root.join(how.file);
     let mut lines: Vec<String> = how.prelude.iter().map(|l| l.to_string()).collect();
     lines.extend([
@@ -1368,31 +1369,7 @@ pub fn child_shell_from_script(sh: Sh, how: &ChildScript) {
     ) else {
         return;
     };
-    let loaded = "FOO=bar KEEP=inner SEC=hush-hush ESCSH_ENV=app/dev";
-    let out = "FOO=<unset> KEEP=orig SEC=<unset> ESCSH_ENV=<unset>";
-    assert_eq!(s.line("parent-in"), loaded, "{}", s.dump());
-    assert_eq!(s.line("child-in"), loaded, "{}", s.dump());
-    assert_eq!(s.line("child-out"), out, "{}", s.dump());
-    assert_eq!(s.line("parent-after"), loaded, "{}", s.dump());
-    assert_eq!(s.line("parent-out"), out, "{}", s.dump());
-    assert_eq!(
-        s.stderr_count("escsh: loading app/dev"),
-        1,
-        "loaded once, not again by the child\n{}",
-        s.dump()
-    );
-    assert_eq!(
-        s.stderr_count("escsh: unloading app/dev"),
-        2,
-        "{}",
-        s.dump()
-    );
-    assert_eq!(
-        s.stderr_count("was changed since escsh set it"),
-        0,
-        "{}",
-        s.dump()
-    );
+    child_session_checks(&s);
 }
 
 /// Loading the hook again (a re-sourced config) leaves one set of hooks,
