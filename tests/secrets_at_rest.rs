@@ -307,14 +307,16 @@ fn corrupt_ciphertext_is_an_error_not_a_panic() {
 #[test]
 fn identity_file_from_the_variable() {
     let home = Home::new();
+    let key_show = |file: &Path| {
+        home.cmd()
+            .args(["key", "show"])
+            .env("ESCSH_AGE_IDENTITY_FILE", file)
+            .output()
+            .unwrap()
+    };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("keys").join("me.txt");
-    let o = home
-        .cmd()
-        .args(["key", "show"])
-        .env("ESCSH_AGE_IDENTITY_FILE", &file)
-        .output()
-        .unwrap();
+    let o = key_show(&file);
     assert_code(&o, 0);
     assert_eq!(mode(&file), 0o600);
     assert!(fs::read_to_string(&file)
@@ -323,12 +325,7 @@ fn identity_file_from_the_variable() {
     assert!(!home.path().join("age-identity.txt").exists());
     // One others may read is refused, and named.
     fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
-    let o = home
-        .cmd()
-        .args(["key", "show"])
-        .env("ESCSH_AGE_IDENTITY_FILE", &file)
-        .output()
-        .unwrap();
+    let o = key_show(&file);
     assert_code(&o, 1);
     assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
 }
@@ -339,6 +336,15 @@ fn editor(home: &Home, body: &str) -> PathBuf {
     fs::write(&path, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
     path
+}
+
+/// `escsh env edit acme/app/dev` with `editor` as $EDITOR.
+fn edit_with(home: &Home, editor: &Path) -> std::process::Output {
+    home.cmd()
+        .args(["env", "edit", "acme/app/dev"])
+        .env("EDITOR", editor)
+        .output()
+        .unwrap()
 }
 
 /// The `ciphertext: ...` text of each secret, in order.
@@ -371,12 +377,7 @@ fn edit_round_trip_keeps_unchanged_ciphertext() {
             seen = seen.display()
         ),
     );
-    let o = home
-        .cmd()
-        .args(["env", "edit", "acme/app/dev"])
-        .env("EDITOR", &ed)
-        .output()
-        .unwrap();
+    let o = edit_with(&home, &ed);
     assert_code(&o, 0);
     let seen = fs::read_to_string(&seen).unwrap();
     let mut lines = seen.lines();
@@ -406,12 +407,7 @@ fn edit_round_trip_keeps_unchanged_ciphertext() {
 
     // An edit that changes nothing leaves the file as it was.
     let ed = editor(&home, "true");
-    let o = home
-        .cmd()
-        .args(["env", "edit", "acme/app/dev"])
-        .env("EDITOR", &ed)
-        .output()
-        .unwrap();
+    let o = edit_with(&home, &ed);
     assert_code(&o, 0);
     assert_eq!(home.read_env("acme/app/dev").unwrap(), after);
 }
