@@ -206,6 +206,15 @@ mod tests {
         out
     }
 
+    /// The first export in a shell that had nothing loaded.
+    fn enter(
+        shell: &mut BTreeMap<String, Vec<u8>>,
+        desired: Option<&Desired>,
+        fp: &Fingerprinter,
+    ) -> Outcome {
+        step(shell, &State::default(), &BTreeMap::new(), desired, fp)
+    }
+
     fn desired(env: &str, vars: &[(&str, &str, bool)]) -> Desired {
         Desired {
             env: env.into(),
@@ -226,13 +235,7 @@ mod tests {
         let before = shell.clone();
         let mut want = desired("a", &[("URI", "http://x", false)]);
         want.hidden = vec!["AWS_PROFILE".into(), "AWS_ROLE_ARN".into()];
-        let a = step(
-            &mut shell,
-            &State::default(),
-            &BTreeMap::new(),
-            Some(&want),
-            &fp,
-        );
+        let a = enter(&mut shell, Some(&want), &fp);
         assert!(!shell.contains_key("AWS_PROFILE"));
         assert_eq!(a.shell_prev["AWS_PROFILE"], b"prod");
         // The next export in the same environment changes nothing.
@@ -241,13 +244,7 @@ mod tests {
         step(&mut shell, &again.state, &again.shell_prev, None, &fp);
         assert_eq!(shell, before);
         // Set again by the user while hidden: theirs, left alone on leave.
-        let a = step(
-            &mut shell,
-            &State::default(),
-            &BTreeMap::new(),
-            Some(&want),
-            &fp,
-        );
+        let a = enter(&mut shell, Some(&want), &fp);
         shell.insert("AWS_PROFILE".into(), b"mine".to_vec());
         let left = step(&mut shell, &a.state, &a.shell_prev, None, &fp);
         assert_eq!(shell["AWS_PROFILE"], b"mine");
@@ -273,13 +270,7 @@ mod tests {
                 ("PLAIN", "p", false),
             ],
         );
-        let loaded = step(
-            &mut shell,
-            &State::default(),
-            &BTreeMap::new(),
-            Some(&want),
-            &fp,
-        );
+        let loaded = enter(&mut shell, Some(&want), &fp);
         assert_eq!(shell["KEY"], b"inner");
         let json = serde_json::to_string(&loaded.state).unwrap();
         // No previous value, secret or not, is in the exported state.
@@ -295,13 +286,7 @@ mod tests {
         let (_d, fp) = fp();
         let mut shell = BTreeMap::new();
         let want = desired("a", &[("A", "1", false), ("B", "2", false)]);
-        let loaded = step(
-            &mut shell,
-            &State::default(),
-            &BTreeMap::new(),
-            Some(&want),
-            &fp,
-        );
+        let loaded = enter(&mut shell, Some(&want), &fp);
         shell.insert("A".into(), b"mine".to_vec());
         let left = step(&mut shell, &loaded.state, &loaded.shell_prev, None, &fp);
         assert_eq!(shell.get("A").map(Vec::as_slice), Some(&b"mine"[..]));
@@ -313,13 +298,7 @@ mod tests {
     fn switching_restores_before_loading_and_refresh_keeps_the_original_prev() {
         let (_d, fp) = fp();
         let mut shell: BTreeMap<String, Vec<u8>> = [("A".to_string(), b"orig".to_vec())].into();
-        let a = step(
-            &mut shell,
-            &State::default(),
-            &BTreeMap::new(),
-            Some(&desired("a", &[("A", "1", false)])),
-            &fp,
-        );
+        let a = enter(&mut shell, Some(&desired("a", &[("A", "1", false)])), &fp);
         let b = step(
             &mut shell,
             &a.state,
@@ -346,13 +325,7 @@ mod tests {
     fn a_child_shell_without_the_kept_secret_unsets_with_a_note() {
         let (_d, fp) = fp();
         let mut shell: BTreeMap<String, Vec<u8>> = [("K".to_string(), b"outer".to_vec())].into();
-        let a = step(
-            &mut shell,
-            &State::default(),
-            &BTreeMap::new(),
-            Some(&desired("a", &[("K", "s", true)])),
-            &fp,
-        );
+        let a = enter(&mut shell, Some(&desired("a", &[("K", "s", true)])), &fp);
         let left = step(&mut shell, &a.state, &BTreeMap::new(), None, &fp);
         assert!(!shell.contains_key("K"));
         assert_eq!(left.notes.len(), 1);
