@@ -85,12 +85,10 @@ fn describe(app: &App, project: &Project, now: i64, report: &mut Map<String, Jso
         serde_json::to_value(trust).unwrap_or(Json::Null),
     );
     let cache = Cache::new(&app.paths.opened_dir());
-    let Some(entry) = cache.read(&project.cache_key()) else {
+    let key = project.cache_key();
+    let Some(entry) = cache.read(&key) else {
         // The hook's first open of a cloud environment, still answering.
-        if let (Ok(None), Some(since)) = (
-            cache.try_lock(&project.cache_key()),
-            cache.locked_at(&project.cache_key()),
-        ) {
+        if let (Ok(None), Some(since)) = (cache.try_lock(&key), cache.locked_at(&key)) {
             let since = since
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(now, |d| d.as_secs() as i64);

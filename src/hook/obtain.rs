@@ -72,7 +72,8 @@ pub fn obtain(
             _ => Some(Ok(e)),
         }
     };
-    if let Some(found) = cache.read(&key).and_then(usable) {
+    let found = || cache.read(&key).and_then(usable);
+    if let Some(found) = found() {
         return found;
     }
     let fail = |message: String| {
@@ -86,7 +87,6 @@ pub fn obtain(
     };
     if let Wait::Prompt(limit) = wait {
         if opener.opens_remotely(project) {
-            let found = || cache.read(&key).and_then(usable);
             // `None`: no process could be started; open in place instead.
             if let Some(result) = open_detached(&cache, &key, project, opener, limit, found)
                 .map_err(|e| fail(e.to_string()))?
@@ -96,7 +96,7 @@ pub fn obtain(
         }
     }
     let _lock = cache.lock(&key).map_err(|e| fail(e.to_string()))?;
-    if let Some(found) = cache.read(&key).and_then(usable) {
+    if let Some(found) = found() {
         return found;
     }
     match opener.open(project, definition, now) {
